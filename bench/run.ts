@@ -1,0 +1,20 @@
+// `npm run bench -- <suite> [--out FILE]`: each suite is bench/<suite>.ts exporting `run(args)`,
+// which prints its ratios and returns a JSON-able result, written to bench/results/<suite>-<time>.json.
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+const here = new URL('./', import.meta.url);
+const suites = readdirSync(here).filter((f) => f.endsWith('.ts') && !['run.ts', 'util.ts'].includes(f)).map((f) => f.slice(0, -3));
+const [suite, ...rest] = process.argv.slice(2);
+if (!suite || !suites.includes(suite)) {
+  console.error(`usage: npm run bench -- <${suites.join('|')}> [--out FILE]`);
+  process.exit(2);
+}
+const outIdx = rest.indexOf('--out');
+const out = outIdx >= 0 ? rest.splice(outIdx, 2)[1] : `bench/results/${suite}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+const mod = (await import(new URL(`./${suite}.ts`, here).href)) as { run(args: string[]): Promise<unknown> };
+const result = await mod.run(rest);
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, JSON.stringify({ suite, date: new Date().toISOString(), node: process.version, result }, null, 2));
+console.log(`wrote ${out}`);
+process.exit(0);

@@ -1,0 +1,54 @@
+// The WebKitGTK cases. Assertions use node:assert; the page's own error log (window.__tabshardErrors,
+// set up in index.html before any module runs) stands in for console listening, which WebDriver lacks.
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { By, until, type WebDriver } from 'selenium-webdriver';
+
+export interface WebkitCase {
+  name: string;
+  run(driver: WebDriver, base: string): Promise<void>;
+}
+
+async function screenshot(driver: WebDriver, name: string): Promise<void> {
+  mkdirSync('e2e/artifacts', { recursive: true });
+  writeFileSync(`e2e/artifacts/webkit-${name}.png`, await driver.takeScreenshot(), 'base64');
+}
+
+/** Text inside the app's shadow roots (WebDriver's By.css does not pierce shadow DOM). */
+async function shadowText(driver: WebDriver, selector: string): Promise<string | null> {
+  return driver.executeScript(
+    `function find(root, sel) {
+       const hit = root.querySelector(sel); if (hit) return hit;
+       for (const el of root.querySelectorAll('*')) if (el.shadowRoot) { const f = find(el.shadowRoot, sel); if (f) return f; }
+       return null;
+     }
+     const el = find(document, arguments[0]);
+     return el ? el.getAttribute('data-backend') + '|' + el.textContent : null;`,
+    selector,
+  );
+}
+
+export const webkitCases: WebkitCase[] = [
+  {
+    name: 'the app reports no WebGPU and the CPU path, with no uncaught errors',
+    async run(driver, base) {
+      await driver.get(base);
+      await driver.wait(until.elementLocated(By.css('tabshard-app')), 20_000);
+      let text: string | null = null;
+      await driver.wait(async () => {
+        text = await shadowText(driver, '[data-testid=caps-status]');
+        return text !== null && !text.includes('Checking');
+      }, 30_000);
+      const [backend, content] = (text as unknown as string).split('|');
+      assert.equal(backend, 'cpu');
+      assert.match(content, /WebGPU: no/);
+      assert.match(content, /navigator\.gpu is absent/);
+      assert.match(content, /Backend in use: CPU/);
+      const hasGpu = await driver.executeScript('return "gpu" in navigator');
+      assert.equal(hasGpu, false, 'this WebKitGTK build was expected to lack navigator.gpu');
+      const errors = (await driver.executeScript('return window.__tabshardErrors')) as string[];
+      assert.deepEqual(errors, []);
+      await screenshot(driver, 'caps');
+    },
+  },
+];

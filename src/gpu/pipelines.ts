@@ -1,0 +1,98 @@
+// Pipelines: one function builds every cache key, pipelines are labelled with their variant, and
+// WGSL variants come from `override` constants plus one small template step (feature blocks).
+import { shaderSource } from '#shaders';
+import { ShaderError } from './errors.ts';
+import { uniformStructWgsl, type UniformLayout } from './uniforms.ts';
+
+export interface KernelVariant {
+  /** File name in shaders/ without `.wgsl`. */
+  shader: string;
+  entry?: string;
+  /** Values for WGSL `override` constants (workgroup size, rows per workgroup, ...). */
+  overrides?: Record<string, number>;
+  /** Template flags: `//#if NAME` blocks kept when set; `f16`/`subgroups` also add `enable` lines. */
+  flags?: readonly string[];
+  /** Uniform struct layout injected as `struct Params` (defined once, in TS). */
+  uniforms?: UniformLayout;
+}
+
+/** The one function that names a pipeline: cache key and GPU label are the same string. */
+export function pipelineKey(v: KernelVariant): string {
+  const o = Object.entries(v.overrides ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, x]) => `${k}=${x}`);
+  const f = [...(v.flags ?? [])].sort();
+  return `${v.shader}:${v.entry ?? 'main'}${o.length ? `[${o.join(',')}]` : ''}${f.length ? `{${f.join(',')}}` : ''}`;
+}
+
+const ENABLES: Record<string, string> = { F16: 'enable f16;', SUBGROUPS: 'enable subgroups;' };
+
+/**
+ * The template step: keep `//#if FLAG` ... `//#else` ... `//#endif` blocks by flag (no nesting),
+ * prepend the `enable` directives the flags need and the uniform struct. Written by hand because
+ * it is 30 lines and a general preprocessor would hide what the shader really is.
+ */
+export function expandShader(source: string, flags: readonly string[], uniforms?: UniformLayout): string {
+  const set = new Set(flags);
+  const out: string[] = [];
+  let state: 'none' | 'keep' | 'drop' = 'none';
+  for (const line of source.split('\n')) {
+    const m = /^\s*\/\/#(if|else|endif)\s*(\w*)/.exec(line);
+    if (m) {
+      if (m[1] === 'if') state = set.has(m[2]) ? 'keep' : 'drop';
+      else if (m[1] === 'else') state = state === 'keep' ? 'drop' : 'keep';
+      else state = 'none';
+      continue;
+    }
+    if (state !== 'drop') out.push(line);
+  }
+  const head = flags.filter((f) => ENABLES[f]).map((f) => ENABLES[f]);
+  if (uniforms) head.push(uniformStructWgsl('Params', uniforms));
+  return [...head, ...out].join('\n');
+}
+
+export class PipelineCache {
+  private readonly device: GPUDevice;
+  private readonly cache = new Map<string, Promise<GPUComputePipeline>>();
+
+  constructor(device: GPUDevice) {
+    this.device = device;
+  }
+
+  get size(): number {
+    return this.cache.size;
+  }
+
+  get(v: KernelVariant): Promise<GPUComputePipeline> {
+    const key = pipelineKey(v);
+    let p = this.cache.get(key);
+    if (!p) {
+      p = this.build(key, v);
+      this.cache.set(key, p);
+      p.catch(() => this.cache.delete(key));
+    }
+    return p;
+  }
+
+  private async build(label: string, v: KernelVariant): Promise<GPUComputePipeline> {
+    const code = expandShader(shaderSource(v.shader), v.flags ?? [], v.uniforms);
+    if ((globalThis as { TABSHARD_PRINT_SHADER?: boolean }).TABSHARD_PRINT_SHADER) console.log(`// ${label}\n${code}`);
+    const module = this.device.createShaderModule({ code, label });
+    const info = await module.getCompilationInfo();
+    const errors = info.messages.filter((m) => m.type === 'error');
+    if (errors.length) {
+      throw new ShaderError(`${label}: ${errors.map((e) => `${e.lineNum}:${e.linePos} ${e.message}`).join('; ')}`);
+    }
+    try {
+      return await this.device.createComputePipelineAsync({
+        label,
+        layout: 'auto',
+        compute: { module, entryPoint: v.entry ?? 'main', constants: v.overrides },
+      });
+    } catch (cause) {
+      throw new ShaderError(`${label}: pipeline creation failed: ${(cause as Error).message}`, { cause });
+    }
+  }
+
+  clear(): void {
+    this.cache.clear();
+  }
+}
