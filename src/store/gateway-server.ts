@@ -1,0 +1,207 @@
+// A local IPFS Trustless Gateway (node-only): `GET/HEAD /ipfs/{cid}` as `application/vnd.ipld.raw`
+// or `application/vnd.ipld.car`, served from a blockstore, with fault injection for tests and an
+// optional static folder at `/` (the built app). Never trusted by our own client: it verifies too.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { CID } from 'multiformats/cid';
+import type { Blockstore } from './blockstore.ts';
+import { carStream, parseEntityBytes, scopeBlocks, type DagScope } from './car.ts';
+import { NotFoundError } from './errors.ts';
+import { openStore } from './fs-blockstore.ts';
+import { corrupt, requestFault, shouldCorrupt, type GatewayFaults } from './gateway-faults.ts';
+import { serveStatic } from './static-files.ts';
+import { blockKey, parseCid } from './verify.ts';
+
+export type { GatewayFaults } from './gateway-faults.ts';
+
+export interface GatewayServerOptions {
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1: this server is for local use and tests. */
+  host?: string;
+  /** A store directory (blocks under `<store>/blocks`), or a blockstore object. */
+  store?: string | Blockstore;
+  /** Serve this folder at `/` (index.html for `/`). */
+  staticDir?: string;
+  faults?: GatewayFaults;
+}
+
+export interface GatewayStats {
+  /** Requests to /ipfs/ (GET and HEAD). */
+  requests: number;
+  blocksServed: number;
+  faults: { corrupt: number; error5xx: number; stall: number; closeMidBody: number };
+}
+
+export interface RunningGateway {
+  url: string;
+  port: number;
+  stats: GatewayStats;
+  close(): Promise<void>;
+}
+
+const RAW_TYPE = 'application/vnd.ipld.raw';
+const CAR_TYPE = 'application/vnd.ipld.car';
+
+function commonHeaders(res: ServerResponse): void {
+  res.setHeader('Access-Control-Allow-Origin', '*');
+  res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, OPTIONS');
+  res.setHeader('Access-Control-Allow-Headers', 'Accept, Range, Content-Type, User-Agent, X-Requested-With');
+  res.setHeader('Access-Control-Expose-Headers', 'Content-Length, Content-Type, X-Ipfs-Path, X-Ipfs-Roots, Etag');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  // Lets a cross-origin-isolated page (COEP require-corp) fetch from us.
+  res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
+}
+
+function plain(res: ServerResponse, status: number, message: string): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.setHeader('Cache-Control', 'no-store');
+  res.end(`${message}\n`);
+}
+
+type Wanted = { kind: 'raw' } | { kind: 'car'; scope: DagScope; range: ReturnType<typeof parseEntityBytes> };
+
+/** Decide raw vs CAR from `?format=` (wins) or the Accept header; a string is a 400/406 message. */
+function negotiate(url: URL, accept: string | undefined): Wanted | { error: number; message: string } {
+  const format = url.searchParams.get('format');
+  const kind = format ?? (accept?.includes(RAW_TYPE) ? 'raw' : accept?.includes(CAR_TYPE) ? 'car' : undefined);
+  if (kind === 'raw') return { kind: 'raw' };
+  if (kind !== 'car') {
+    return format
+      ? { error: 400, message: `unsupported format ${format}` }
+      : { error: 406, message: 'trustless gateway: ask for ?format=raw or ?format=car' };
+  }
+  const scopeText = url.searchParams.get('dag-scope');
+  const bytesText = url.searchParams.get('entity-bytes');
+  if (scopeText !== null && !['block', 'entity', 'all'].includes(scopeText)) return { error: 400, message: `bad dag-scope ${scopeText}` };
+  // entity-bytes only means something for an entity: without dag-scope it implies entity.
+  const scope = (scopeText ?? (bytesText !== null ? 'entity' : 'all')) as DagScope;
+  const range = bytesText === null ? undefined : parseEntityBytes(bytesText);
+  if (bytesText !== null && !range) return { error: 400, message: `bad entity-bytes ${bytesText}` };
+  if (range && scope !== 'entity') return { error: 400, message: 'entity-bytes needs dag-scope=entity' };
+  return { kind: 'car', scope, range };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export async function startGateway(options: GatewayServerOptions = {}): Promise<RunningGateway> {
+  const store: Blockstore = typeof options.store === 'string' ? openStore(options.store) : (options.store ?? openStore('.store'));
+  const faults = options.faults;
+  const stats: GatewayStats = { requests: 0, blocksServed: 0, faults: { corrupt: 0, error5xx: 0, stall: 0, closeMidBody: 0 } };
+
+  /** A block as this (possibly faulty) gateway serves it. */
+  async function serveBlock(cid: CID): Promise<Uint8Array> {
+    const bytes = await store.get(cid);
+    stats.blocksServed++;
+    if (shouldCorrupt(faults, blockKey(cid), [cid.toString(), cid.toV1().toString()])) {
+      stats.faults.corrupt++;
+      return corrupt(bytes);
+    }
+    return bytes;
+  }
+
+  async function handleIpfs(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const index = stats.requests++;
+    if (faults?.delayMs) await sleep(faults.delayMs);
+    const fault = requestFault(faults, index);
+    if (fault === 'stall') {
+      stats.faults.stall++;
+      return; // never answer; close() destroys the socket
+    }
+    if (fault === 'error5xx') {
+      stats.faults.error5xx++;
+      return plain(res, faults?.error5xx?.status ?? 503, 'injected failure');
+    }
+    const parts = url.pathname.split('/').filter((p) => p !== '');
+    if (parts.length !== 2) return plain(res, 400, 'expected /ipfs/{cid} (paths are not supported)');
+    let cid: CID;
+    try {
+      cid = parseCid(decodeURIComponent(parts[1]!));
+    } catch {
+      return plain(res, 400, `not a CID: ${parts[1]}`);
+    }
+    const wanted = negotiate(url, req.headers.accept);
+    if ('error' in wanted) return plain(res, wanted.error, wanted.message);
+    if (!(await store.has(cid))) return plain(res, 404, `block ${cid} not found`);
+
+    res.setHeader('X-Ipfs-Path', `/ipfs/${cid}`);
+    res.setHeader('X-Ipfs-Roots', cid.toString());
+    res.setHeader('Vary', 'Accept');
+    res.setHeader('Cache-Control', 'public, max-age=29030400, immutable');
+    if (wanted.kind === 'raw') {
+      const bytes = await serveBlock(cid);
+      res.setHeader('Content-Type', RAW_TYPE);
+      res.setHeader('Content-Length', bytes.length);
+      res.setHeader('Content-Disposition', `attachment; filename="${cid}.bin"`);
+      res.setHeader('Etag', `"${cid}.raw"`);
+      if (req.method === 'HEAD') return void res.end();
+      if (fault === 'closeMidBody') {
+        stats.faults.closeMidBody++;
+        res.write(bytes.subarray(0, bytes.length >> 1));
+        return void setTimeout(() => res.destroy(), 20);
+      }
+      return void res.end(bytes);
+    }
+    res.setHeader('Content-Type', `${CAR_TYPE}; version=1; order=dfs; dups=n`);
+    res.setHeader('Content-Disposition', `attachment; filename="${cid}.car"`);
+    res.setHeader('Etag', `"${cid}.car.${wanted.scope}.${url.searchParams.get('entity-bytes') ?? ''}"`);
+    if (req.method === 'HEAD') return void res.end();
+    const getBlock = (c: CID): Promise<Uint8Array> => serveBlock(c);
+    let written = 0;
+    try {
+      for await (const chunk of carStream(cid, scopeBlocks(cid, wanted.scope, getBlock, wanted.range))) {
+        if (fault === 'closeMidBody' && written > 0) {
+          stats.faults.closeMidBody++;
+          return void res.destroy();
+        }
+        written += chunk.length;
+        if (!res.write(chunk)) await new Promise<void>((r) => res.once('drain', () => r()));
+      }
+      res.end();
+    } catch {
+      res.destroy(); // a block missing mid-stream: a truncated CAR must not look complete
+    }
+  }
+
+  const server = createServer((req, res) => {
+    commonHeaders(res);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const route = async (): Promise<void> => {
+      if (req.method === 'OPTIONS') {
+        res.setHeader('Access-Control-Max-Age', '86400');
+        res.statusCode = 204;
+        return void res.end();
+      }
+      if (req.method !== 'GET' && req.method !== 'HEAD') return plain(res, 405, 'method not allowed');
+      if (url.pathname.startsWith('/ipfs/')) return handleIpfs(req, res, url);
+      if (options.staticDir && (await serveStatic(options.staticDir, url.pathname, req, res))) return;
+      plain(res, 404, 'not found');
+    };
+    route().catch((err: unknown) => {
+      if (res.headersSent) return void res.destroy();
+      if ((err as Error).name === 'NotFoundError' || err instanceof NotFoundError) return plain(res, 404, (err as Error).message);
+      plain(res, 500, (err as Error).message);
+    });
+  });
+
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    stats,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections(); // stalled requests included
+      }),
+  };
+}

@@ -1,0 +1,14 @@
+// The store's browser-safe public API in one import. Node-only parts live in their own modules:
+// fs-blockstore.ts, gateway-server.ts, static-files.ts, publish.ts.
+export * from './errors.ts';
+export { verifyBlock, isValidBlock, canVerify, parseCid, blockKey } from './verify.ts';
+export { MemoryBlockstore, type Blockstore, type BlockGetter, type AbortOptions } from './blockstore.ts';
+export { storeFirst } from './block-getter.ts';
+export { importFile, computeCids, CHUNK_SIZE, MAX_LINKS, type ImportOptions, type ImportProgress, type ImportResult, type CidReport, type ByteSource } from './cid.ts';
+export {
+  GatewayClient, MAX_BLOCK_BYTES, type GatewayClientOptions, type GatewayClientEvent, type GetBlockOptions, type GatewayStatus,
+} from './gateway-client.ts';
+export { createRangeSource, type RangeSource, type UnixFSRangeSource, type RangeSourceOptions, type RangeStats } from './unixfs-range.ts';
+export { carStream, scopeBlocks, parseEntityBytes, type DagScope, type EntityBytes } from './car.ts';
+export * from './registry.ts';
+export { parseVersion, compareVersions, satisfies } from './semver.ts';
