@@ -31,3 +31,8 @@ export class GpuLimitError extends Error {
 export class ShaderError extends Error {
   override name = 'ShaderError';
 }
+
+/** A tensor type or shape no kernel handles (names the type and the reason). */
+export class UnsupportedTensorError extends Error {
+  override name = 'UnsupportedTensorError';
+}

@@ -6,35 +6,10 @@ import { rng, normals } from '../util/random.ts';
 import { copyReference, prepareCopy } from './kernels/copy.ts';
 import { matvecF32Reference, matvecF32Variant, prepareMatvecF32 } from './kernels/matvec-f32.ts';
 import { pipelineKey } from './pipelines.ts';
-import type { PreparedDispatch } from './dispatch.ts';
+import { poison, runOnce, type CheckResult } from './check-util.ts';
+import { runQuantChecks } from './quant-checks.ts';
 
-export interface CheckResult {
-  kernel: string;
-  variant: string;
-  shape: string;
-  seed: number;
-  ok: boolean;
-  maxError: number;
-  tolerance: string;
-  detail?: string;
-}
-
-/** A NaN bit pattern: any output element the kernel fails to write stays NaN and fails the check. */
-export const POISON_U32 = 0x7fc0dead;
-
-export function poison(rt: GpuRuntime, buf: GPUBuffer): void {
-  const words = new Uint32Array(buf.size / 4).fill(POISON_U32);
-  rt.device.queue.writeBuffer(buf, 0, words);
-}
-
-async function runOnce(rt: GpuRuntime, d: PreparedDispatch): Promise<void> {
-  const enc = rt.device.createCommandEncoder();
-  const pass = enc.beginComputePass();
-  d.encode(pass);
-  pass.end();
-  await rt.submit([enc.finish()]);
-  d.release();
-}
+export type { CheckResult } from './check-util.ts';
 
 async function checkCopy(rt: GpuRuntime, seed: number, words: number): Promise<CheckResult> {
   const next = rng(seed);
@@ -89,9 +64,13 @@ async function checkMatvec(rt: GpuRuntime, seed: number, rows: number, cols: num
   }
 }
 
+export type CheckSuite = 'base' | 'quant';
+
 /** Run every kernel check once. `seed` drives all inputs; pass a fresh one per run and print it. */
-export async function runKernelChecks(rt: GpuRuntime, seed: number): Promise<CheckResult[]> {
+export async function runKernelChecks(rt: GpuRuntime, seed: number, suites: readonly CheckSuite[] = ['base', 'quant']): Promise<CheckResult[]> {
   const out: CheckResult[] = [];
+  if (suites.includes('quant')) out.push(...(await runQuantChecks(rt, seed + 1000)));
+  if (!suites.includes('base')) return out;
   let s = seed;
   for (const words of [4, 260, (1 << 18) + 28]) out.push(await checkCopy(rt, s++, words));
   const shapes: [number, number][] = [[1, 1], [7, 33], [65, 130], [256, 256], [1000, 1024]];

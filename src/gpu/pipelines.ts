@@ -23,30 +23,44 @@ export function pipelineKey(v: KernelVariant): string {
   return `${v.shader}:${v.entry ?? 'main'}${o.length ? `[${o.join(',')}]` : ''}${f.length ? `{${f.join(',')}}` : ''}`;
 }
 
-const ENABLES: Record<string, string> = { F16: 'enable f16;', SUBGROUPS: 'enable subgroups;' };
+const ENABLES: Record<string, string> = { SHADER_F16: 'enable f16;', SUBGROUPS: 'enable subgroups;' };
 
 /**
- * The template step: keep `//#if FLAG` ... `//#else` ... `//#endif` blocks by flag (no nesting),
- * prepend the `enable` directives the flags need and the uniform struct. Written by hand because
- * it is 30 lines and a general preprocessor would hide what the shader really is.
+ * The template step: keep `//#if FLAG` / `//#if !FLAG` ... `//#else` ... `//#endif` blocks by flag
+ * (no nesting), splice `//#include NAME` (another file in shaders/, expanded the same way), then
+ * prepend the `enable` directives the flags need and the uniform struct. Written by hand because it
+ * is 40 lines and a general preprocessor would hide what the shader really is.
  */
-export function expandShader(source: string, flags: readonly string[], uniforms?: UniformLayout): string {
+export function expandShader(
+  source: string,
+  flags: readonly string[],
+  uniforms?: UniformLayout,
+  load: (name: string) => string = shaderSource,
+): string {
   const set = new Set(flags);
+  const body = expandBody(source, set, load, 0);
+  const head = flags.filter((f) => ENABLES[f]).map((f) => ENABLES[f]);
+  if (uniforms) head.push(uniformStructWgsl('Params', uniforms));
+  return [...head, ...body].join('\n');
+}
+
+function expandBody(source: string, set: ReadonlySet<string>, load: (name: string) => string, depth: number): string[] {
+  if (depth > 4) throw new ShaderError('shader includes nest deeper than 4 levels');
   const out: string[] = [];
   let state: 'none' | 'keep' | 'drop' = 'none';
   for (const line of source.split('\n')) {
-    const m = /^\s*\/\/#(if|else|endif)\s*(\w*)/.exec(line);
-    if (m) {
-      if (m[1] === 'if') state = set.has(m[2]) ? 'keep' : 'drop';
+    const m = /^\s*\/\/#(if|else|endif|include)\s*(!?)(\w*)/.exec(line);
+    if (m && m[1] !== 'include') {
+      if (m[1] === 'if') state = set.has(m[3]) !== (m[2] === '!') ? 'keep' : 'drop';
       else if (m[1] === 'else') state = state === 'keep' ? 'drop' : 'keep';
       else state = 'none';
       continue;
     }
-    if (state !== 'drop') out.push(line);
+    if (state === 'drop') continue;
+    if (m) out.push(...expandBody(load(m[3]), set, load, depth + 1));
+    else out.push(line);
   }
-  const head = flags.filter((f) => ENABLES[f]).map((f) => ENABLES[f]);
-  if (uniforms) head.push(uniformStructWgsl('Params', uniforms));
-  return [...head, ...out].join('\n');
+  return out;
 }
 
 export class PipelineCache {

@@ -86,7 +86,7 @@ describe('runtime', () => {
     const rt = await GpuRuntime.create(await nodeGpuEnvironment());
     // A real kernel with a flag that injects an `enable` the device lacks (f16 is absent on SwiftShader).
     if (!rt.has('shader-f16')) {
-      await expect(rt.pipelines.get({ shader: 'copy', flags: ['F16'], uniforms: [['n_vec4', 'u32']] })).rejects.toMatchObject({ name: 'ShaderError' });
+      await expect(rt.pipelines.get({ shader: 'copy', flags: ['SHADER_F16'], uniforms: [['n_vec4', 'u32']] })).rejects.toMatchObject({ name: 'ShaderError' });
     }
     rt.destroy();
   });

@@ -1,0 +1,32 @@
+// Q2_K, 256 weights in 84 bytes: scales[16] @0 (low nibble: scale, high nibble: min, per 16
+// weights), qs[64] @16 (2-bit, four planes per byte), d f16 @80, dmin f16 @82.
+// Weight (n, j, l) with n in 0..2, j in 0..4, l in 0..32 sits at column n*128 + j*32 + l, in bits
+// 2j of qs[n*32 + l], scaled by scales[n*8 + j*2 + l/16]:  w = d*(sc & 15)*q - dmin*(sc >> 4).
+// A part = one word of qs (4 consecutive l) across the 4 planes: 16 weights, 16 parts per block.
+const BLOCK_W: u32 = 256u;
+const BLOCK_BYTES: u32 = 84u;
+const PARTS: u32 = 16u;
+const NPP: u32 = 16u;
+
+fn dequant_part(blk: u32, p: u32) -> array<f32, NPP> {
+  let n = p / 8u;
+  let l0 = (p % 8u) * 4u;
+  let q = ld_u32(blk + 16u + n * 32u + l0);
+  let d = ld_f16(blk + 80u);
+  let dmin = ld_f16(blk + 82u);
+  let s0 = n * 8u + l0 / 16u;
+  var out: array<f32, NPP>;
+  for (var j = 0u; j < 4u; j++) {
+    let sc = ld_u8(blk + s0 + j * 2u);
+    let dl = d * f32(sc & 15u);
+    let ml = dmin * f32(sc >> 4u);
+    for (var i = 0u; i < 4u; i++) {
+      out[j * 4u + i] = dl * f32((q >> (8u * i + 2u * j)) & 3u) - ml;
+    }
+  }
+  return out;
+}
+
+fn part_col(p: u32, k: u32) -> u32 {
+  return (p / 8u) * 128u + (k / 4u) * 32u + (p % 8u) * 4u + (k % 4u);
+}

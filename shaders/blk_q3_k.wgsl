@@ -1,0 +1,39 @@
+// Q3_K, 256 weights in 110 bytes: hmask[32] @0 (high bit, plane n*4+j in bit n*4+j), qs[64] @32
+// (low 2 bits, four planes per byte), scales @96 (16 six-bit signed scales packed in 12 bytes),
+// d f16 @108. Weight (n, j, l) at column n*128 + j*32 + l:
+//   w = d * (scale[n*8 + j*2 + l/16] - 32) * (((qs[n*32+l] >> 2j) & 3) - (hmask bit set ? 0 : 4)).
+const BLOCK_W: u32 = 256u;
+const BLOCK_BYTES: u32 = 110u;
+const PARTS: u32 = 16u;
+const NPP: u32 = 16u;
+
+// Scale s: low 4 bits from byte s (s < 8) or the high nibble of byte s-8; the top 2 bits from
+// byte 8 + s%4 at bit 2*(s/4).
+fn q3_scale(blk: u32, s: u32) -> f32 {
+  let lo = select(ld_u8(blk + 96u + s - 8u) >> 4u, ld_u8(blk + 96u + s) & 15u, s < 8u);
+  let hi = (ld_u8(blk + 104u + (s % 4u)) >> (2u * (s / 4u))) & 3u;
+  return f32(i32(lo | (hi << 4u)) - 32);
+}
+
+fn dequant_part(blk: u32, p: u32) -> array<f32, NPP> {
+  let n = p / 8u;
+  let l0 = (p % 8u) * 4u;
+  let q = ld_u32(blk + 32u + n * 32u + l0);
+  let h = ld_u32(blk + l0);
+  let d = ld_f16(blk + 108u);
+  let s0 = n * 8u + l0 / 16u;
+  var out: array<f32, NPP>;
+  for (var j = 0u; j < 4u; j++) {
+    let dl = d * q3_scale(blk, s0 + j * 2u);
+    for (var i = 0u; i < 4u; i++) {
+      let lo = i32((q >> (8u * i + 2u * j)) & 3u);
+      let hb = (h >> (8u * i + n * 4u + j)) & 1u;
+      out[j * 4u + i] = dl * f32(lo - select(4, 0, hb == 1u));
+    }
+  }
+  return out;
+}
+
+fn part_col(p: u32, k: u32) -> u32 {
+  return (p / 8u) * 128u + (k / 4u) * 32u + (p % 8u) * 4u + (k % 4u);
+}

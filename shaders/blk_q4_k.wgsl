@@ -1,0 +1,46 @@
+// Q4_K, 256 weights in 144 bytes: d f16 @0, dmin f16 @2, scales @4 (8 six-bit scales and 8
+// six-bit mins packed in 12 bytes), qs[128] @16. Chunk j (64 weights) uses qs[32j .. 32j+32]:
+// low nibbles are columns 64j + l with scale/min 2j, high nibbles 64j + 32 + l with 2j+1.
+// w = d*sc*q - dmin*m. A part = 8 bytes of one chunk: 8 low + 8 high nibbles.
+const BLOCK_W: u32 = 256u;
+const BLOCK_BYTES: u32 = 144u;
+const PARTS: u32 = 16u;
+const NPP: u32 = 16u;
+
+// (scale, min) number i (0..7), 6 bits each.
+fn q4k_scale_min(blk: u32, i: u32) -> vec2<f32> {
+  let b = blk + 4u;
+  if (i < 4u) {
+    return vec2<f32>(f32(ld_u8(b + i) & 63u), f32(ld_u8(b + i + 4u) & 63u));
+  }
+  let sc = (ld_u8(b + i + 4u) & 15u) | ((ld_u8(b + i - 4u) >> 6u) << 4u);
+  let m = (ld_u8(b + i + 4u) >> 4u) | ((ld_u8(b + i) >> 6u) << 4u);
+  return vec2<f32>(f32(sc), f32(m));
+}
+
+fn dequant_part(blk: u32, p: u32) -> array<f32, NPP> {
+  let j = p / 4u;
+  let l0 = (p % 4u) * 8u;
+  let d = ld_f16(blk);
+  let dmin = ld_f16(blk + 2u);
+  let a = q4k_scale_min(blk, 2u * j);
+  let b = q4k_scale_min(blk, 2u * j + 1u);
+  let d1 = d * a.x;
+  let m1 = dmin * a.y;
+  let d2 = d * b.x;
+  let m2 = dmin * b.y;
+  var out: array<f32, NPP>;
+  for (var wi = 0u; wi < 2u; wi++) {
+    let q = ld_u32(blk + 16u + 32u * j + l0 + 4u * wi);
+    for (var i = 0u; i < 4u; i++) {
+      let byte = (q >> (8u * i)) & 0xffu;
+      out[wi * 4u + i] = d1 * f32(byte & 15u) - m1;
+      out[8u + wi * 4u + i] = d2 * f32(byte >> 4u) - m2;
+    }
+  }
+  return out;
+}
+
+fn part_col(p: u32, k: u32) -> u32 {
+  return (p / 4u) * 64u + (k / 8u) * 32u + (p % 4u) * 8u + (k % 8u);
+}

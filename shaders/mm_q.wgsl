@@ -1,0 +1,139 @@
+// Quantized matvec (decode: one token) and matmul (prefill: many tokens) over weights kept in their
+// GGUF block layout. W is [rows][cols] row-major, each row `cols / BLOCK_W` blocks of BLOCK_BYTES;
+// the included block file says how one "part" (NPP weights) of a block dequantizes, and where those
+// weights sit (part_col). A workgroup owns one output row (and, for matmul, a tile of TT tokens):
+// its threads walk the row's parts, so consecutive threads read consecutive words of the row.
+// Weights are never dequantized to memory: each part is decoded into registers and used at once.
+
+override WG: u32 = 64;
+const TT: u32 = 4u; // tokens per matmul workgroup: each decoded part is reused TT times
+
+@group(0) @binding(0) var<storage, read> W: array<u32>;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+//#include bytes
+//#if F32
+//#include blk_f32
+//#endif
+//#if F16
+//#include blk_f16
+//#endif
+//#if Q8_0
+//#include blk_q8_0
+//#endif
+//#if Q6_K
+//#include blk_q6_k
+//#endif
+//#if Q4_K
+//#include blk_q4_k
+//#endif
+//#if Q3_K
+//#include blk_q3_k
+//#endif
+//#if Q2_K
+//#include blk_q2_k
+//#endif
+
+var<workgroup> partial: array<f32, WG * TT>;
+
+// Sum v over the workgroup into partial[slot * WG] (valid for lid == 0 after the call).
+fn wg_sum(v: f32, lid: u32, slot: u32, sg_size: u32) -> f32 {
+//#if SUBGROUPS
+  let s = subgroupAdd(v);
+  if (lid % sg_size == 0u) { partial[slot * WG + lid / sg_size] = s; }
+  workgroupBarrier();
+  var t = 0.0;
+  if (lid == 0u) {
+    for (var i = 0u; i < (WG + sg_size - 1u) / sg_size; i++) { t += partial[slot * WG + i]; }
+  }
+  workgroupBarrier();
+  return t;
+//#else
+  partial[slot * WG + lid] = v;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
+    if (lid < stride) { partial[slot * WG + lid] += partial[slot * WG + lid + stride]; }
+    workgroupBarrier();
+  }
+  return partial[slot * WG];
+//#endif
+}
+
+@compute @workgroup_size(WG)
+fn matvec(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+//#if SUBGROUPS
+  @builtin(subgroup_size) sg_size: u32,
+//#endif
+) {
+//#if !SUBGROUPS
+  let sg_size = 1u;
+//#endif
+  let row = wid.x + wid.y * nwg.x;
+  let in_range = row < params.rows;
+  var acc = 0.0;
+  if (in_range) {
+    let nb = params.cols / BLOCK_W;
+    let row_off = row * nb * BLOCK_BYTES;
+    for (var u = lid; u < nb * PARTS; u += WG) {
+      let b = u / PARTS;
+      let p = u % PARTS;
+      let w = dequant_part(row_off + b * BLOCK_BYTES, p);
+      let xb = params.x_offset + b * BLOCK_W;
+      for (var k = 0u; k < NPP; k++) {
+        acc += w[k] * X[xb + part_col(p, k)];
+      }
+    }
+  }
+  let s = wg_sum(acc, lid, 0u, sg_size);
+  if (lid == 0u && in_range) { Y[params.y_offset + row] = s; }
+}
+
+// Y[t][y_offset + row] = sum_c W[row][c] * X[t][x_offset + c], for t < n_tok. Workgroup
+// (row, tile): tokens tile*TT .. tile*TT + TT.
+@compute @workgroup_size(WG)
+fn matmul(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+//#if SUBGROUPS
+  @builtin(subgroup_size) sg_size: u32,
+//#endif
+) {
+//#if !SUBGROUPS
+  let sg_size = 1u;
+//#endif
+  let g = wid.x + wid.y * nwg.x;
+  let row = g % params.rows;
+  let t0 = (g / params.rows) * TT;
+  let in_range = t0 < params.n_tok;
+  var acc: array<f32, TT>;
+  if (in_range) {
+    let nb = params.cols / BLOCK_W;
+    let row_off = row * nb * BLOCK_BYTES;
+    let nt = min(TT, params.n_tok - t0);
+    for (var u = lid; u < nb * PARTS; u += WG) {
+      let b = u / PARTS;
+      let p = u % PARTS;
+      let w = dequant_part(row_off + b * BLOCK_BYTES, p);
+      for (var t = 0u; t < nt; t++) {
+        let xb = (t0 + t) * params.x_stride + params.x_offset + b * BLOCK_W;
+        var s = 0.0;
+        for (var k = 0u; k < NPP; k++) {
+          s += w[k] * X[xb + part_col(p, k)];
+        }
+        acc[t] += s;
+      }
+    }
+  }
+  for (var t = 0u; t < TT; t++) {
+    let s = wg_sum(acc[t], lid, t, sg_size);
+    if (lid == 0u && in_range && t0 + t < params.n_tok) {
+      Y[(t0 + t) * params.y_stride + params.y_offset + row] = s;
+    }
+  }
+}

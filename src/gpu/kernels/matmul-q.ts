@@ -1,0 +1,99 @@
+// Quantized matvec (decode) and matmul (prefill) dispatches over a QuantTensor, one dispatch per
+// binding chunk. The WGSL is shaders/mm_q.wgsl with the block file for the tensor's type.
+import type { GpuRuntime } from '../runtime.ts';
+import { prepareDispatch, type PreparedDispatch } from '../dispatch.ts';
+import type { KernelVariant } from '../pipelines.ts';
+import type { UniformLayout } from '../uniforms.ts';
+import { gpuBlockType, type QuantTensor } from './quant-tensor.ts';
+
+const PARAMS: UniformLayout = [
+  ['rows', 'u32'],
+  ['cols', 'u32'],
+  ['x_offset', 'u32'],
+  ['y_offset', 'u32'],
+  ['n_tok', 'u32'],
+  ['x_stride', 'u32'],
+  ['y_stride', 'u32'],
+];
+/** Tokens per matmul workgroup; must equal TT in mm_q.wgsl. */
+export const MATMUL_TILE = 4;
+
+export interface QuantKernelOptions {
+  subgroups?: boolean;
+  workgroupSize?: number;
+}
+
+export function quantVariant(rt: GpuRuntime, type: number, entry: 'matvec' | 'matmul', opts: QuantKernelOptions = {}): KernelVariant {
+  const flags: string[] = [gpuBlockType(type).flag];
+  if ((opts.subgroups ?? true) && rt.has('subgroups')) flags.push('SUBGROUPS');
+  return { shader: 'mm_q', entry, overrides: { WG: opts.workgroupSize ?? 64 }, flags, uniforms: PARAMS };
+}
+
+function combine(parts: PreparedDispatch[]): PreparedDispatch {
+  return {
+    encode(pass) {
+      for (const p of parts) p.encode(pass);
+    },
+    release() {
+      for (const p of parts) p.release();
+    },
+  };
+}
+
+/** y[yOffset + r] = sum_c W[r][c] x[xOffset + c] for every row r of the tensor. */
+export async function prepareMatvecQ(
+  rt: GpuRuntime,
+  w: QuantTensor,
+  x: GPUBuffer,
+  y: GPUBuffer,
+  opts: QuantKernelOptions & { xOffset?: number; yOffset?: number } = {},
+): Promise<PreparedDispatch> {
+  const pipeline = await rt.pipelines.get(quantVariant(rt, w.type, 'matvec', opts));
+  return combine(
+    w.chunks.map((c) =>
+      prepareDispatch(rt, {
+        pipeline,
+        bindings: [c.buffer, x, y],
+        uniforms: {
+          layout: PARAMS,
+          values: { rows: c.rows, cols: w.cols, x_offset: opts.xOffset ?? 0, y_offset: (opts.yOffset ?? 0) + c.row0, n_tok: 1, x_stride: 0, y_stride: 0 },
+        },
+        workgroups: c.rows,
+      }),
+    ),
+  );
+}
+
+/** Y[t][yOffset + r] = sum_c W[r][c] X[t][xOffset + c] for t < nTok (strides in floats). */
+export async function prepareMatmulQ(
+  rt: GpuRuntime,
+  w: QuantTensor,
+  x: GPUBuffer,
+  y: GPUBuffer,
+  nTok: number,
+  opts: QuantKernelOptions & { xOffset?: number; yOffset?: number; xStride?: number; yStride?: number } = {},
+): Promise<PreparedDispatch> {
+  const pipeline = await rt.pipelines.get(quantVariant(rt, w.type, 'matmul', opts));
+  const tiles = Math.ceil(nTok / MATMUL_TILE);
+  return combine(
+    w.chunks.map((c) =>
+      prepareDispatch(rt, {
+        pipeline,
+        bindings: [c.buffer, x, y],
+        uniforms: {
+          layout: PARAMS,
+          values: {
+            rows: c.rows,
+            cols: w.cols,
+            x_offset: opts.xOffset ?? 0,
+            y_offset: (opts.yOffset ?? 0) + c.row0,
+            n_tok: nTok,
+            x_stride: opts.xStride ?? w.cols,
+            y_stride: opts.yStride ?? w.rows,
+          },
+        },
+        workgroups: c.rows * tiles,
+      }),
+    ),
+  );
+}
