@@ -137,3 +137,24 @@ fn matmul(
     }
   }
 }
+
+// Embedding lookup: Y[t * y_stride + c] = W[token t][c], dequantized. Token ids arrive in X as u32
+// bit patterns (X is f32-typed for the matmul entries). For a tensor split across bindings this
+// runs once per chunk; y_offset then names the chunk's first row and other tokens are skipped.
+@compute @workgroup_size(WG)
+fn get_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let t = wid.x + wid.y * nwg.x;
+  if (t >= params.n_tok) { return; }
+  let tok = bitcast<u32>(X[params.x_offset + t]);
+  if (tok < params.y_offset || tok >= params.y_offset + params.rows) { return; }
+  let nb = params.cols / BLOCK_W;
+  let row_off = (tok - params.y_offset) * nb * BLOCK_BYTES;
+  for (var u = lid; u < nb * PARTS; u += WG) {
+    let b = u / PARTS;
+    let p = u % PARTS;
+    let w = dequant_part(row_off + b * BLOCK_BYTES, p);
+    for (var k = 0u; k < NPP; k++) {
+      Y[t * params.y_stride + b * BLOCK_W + part_col(p, k)] = w[k];
+    }
+  }
+}

@@ -7,8 +7,11 @@ export type Binding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: n
 
 export interface DispatchSpec {
   pipeline: GPUComputePipeline;
-  /** Storage bindings 0..n-1 in order; the uniform buffer (if any) takes the next binding. */
-  bindings: readonly Binding[];
+  /**
+   * Storage bindings 0..n-1 in order (undefined: a binding this entry point does not use, which an
+   * 'auto' layout leaves out); the uniform buffer (if any) takes binding n.
+   */
+  bindings: readonly (Binding | undefined)[];
   uniforms?: { layout: UniformLayout; values: Record<string, number> };
   /** Total workgroups; split into a 2-D grid when larger than the per-dimension limit. */
   workgroups: number;
@@ -30,15 +33,15 @@ export function grid(total: number, maxPerDim: number): [number, number] {
 export function prepareDispatch(rt: GpuRuntime, spec: DispatchSpec): PreparedDispatch {
   rt.check();
   let uniform: GPUBuffer | undefined;
-  const entries: GPUBindGroupEntry[] = spec.bindings.map((b, i) => ({
-    binding: i,
-    resource: 'buffer' in b ? { buffer: b.buffer, offset: b.offset, size: b.size } : { buffer: b },
-  }));
+  const entries: GPUBindGroupEntry[] = [];
+  spec.bindings.forEach((b, i) => {
+    if (b) entries.push({ binding: i, resource: 'buffer' in b ? { buffer: b.buffer, offset: b.offset, size: b.size } : { buffer: b } });
+  });
   if (spec.uniforms) {
     const data = packUniforms(spec.uniforms.layout, spec.uniforms.values);
     uniform = rt.device.createBuffer({ size: data.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'params' });
     rt.device.queue.writeBuffer(uniform, 0, data);
-    entries.push({ binding: entries.length, resource: { buffer: uniform } });
+    entries.push({ binding: spec.bindings.length, resource: { buffer: uniform } });
   }
   const bindGroup = rt.device.createBindGroup({ layout: spec.pipeline.getBindGroupLayout(0), entries, label: spec.pipeline.label });
   const [x, y] = grid(spec.workgroups, rt.limits.maxComputeWorkgroupsPerDimension);

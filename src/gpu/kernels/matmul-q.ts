@@ -23,7 +23,7 @@ export interface QuantKernelOptions {
   workgroupSize?: number;
 }
 
-export function quantVariant(rt: GpuRuntime, type: number, entry: 'matvec' | 'matmul', opts: QuantKernelOptions = {}): KernelVariant {
+export function quantVariant(rt: GpuRuntime, type: number, entry: 'matvec' | 'matmul' | 'get_rows', opts: QuantKernelOptions = {}): KernelVariant {
   const flags: string[] = [gpuBlockType(type).flag];
   if ((opts.subgroups ?? true) && rt.has('subgroups')) flags.push('SUBGROUPS');
   return { shader: 'mm_q', entry, overrides: { WG: opts.workgroupSize ?? 64 }, flags, uniforms: PARAMS };
@@ -93,6 +93,25 @@ export async function prepareMatmulQ(
           },
         },
         workgroups: c.rows * tiles,
+      }),
+    ),
+  );
+}
+
+/** Y[t][:] = W[tokens[t]][:] (dequantized); `tokens` is a u32 buffer of nTok ids. */
+export async function prepareGetRows(rt: GpuRuntime, w: QuantTensor, tokens: GPUBuffer, y: GPUBuffer, nTok: number, opts: QuantKernelOptions = {}): Promise<PreparedDispatch> {
+  // No reduction here, so no subgroup variant.
+  const pipeline = await rt.pipelines.get(quantVariant(rt, w.type, 'get_rows', { ...opts, subgroups: false }));
+  return combine(
+    w.chunks.map((c) =>
+      prepareDispatch(rt, {
+        pipeline,
+        bindings: [c.buffer, tokens, y],
+        uniforms: {
+          layout: PARAMS,
+          values: { rows: c.rows, cols: w.cols, x_offset: 0, y_offset: c.row0, n_tok: nTok, x_stride: 0, y_stride: w.cols },
+        },
+        workgroups: nTok,
       }),
     ),
   );

@@ -1,0 +1,53 @@
+// createGpuBackend: a GGUF model (header parsed, bytes behind a RangeSource) on WebGPU.
+import type { GgufFile } from '../../formats/gguf-types.ts';
+import type { RangeSource } from '../../formats/range-source.ts';
+import { GpuRuntime } from '../../gpu/runtime.ts';
+import type { GpuEnvironment } from '../../gpu/capabilities.ts';
+import { configFromGguf } from '../config.ts';
+import { GpuBackend } from './gpu-backend.ts';
+import { loadWeights } from './weights.ts';
+
+export { GpuBackend } from './gpu-backend.ts';
+
+export interface GpuBackendCreateOptions {
+  /** An existing runtime (shared by several models/widgets); otherwise one is made from `env`. */
+  runtime?: GpuRuntime;
+  env?: GpuEnvironment;
+  /** Layers to hold, [from, to); default all. */
+  layerRange?: readonly [number, number];
+  /** Hold the embedding / output head (default: when the range starts at 0 / ends at nLayer). */
+  embedding?: boolean;
+  head?: boolean;
+  batch?: number;
+  /** Cap per storage binding (tests force tensor splitting with it). */
+  maxBindingBytes?: number;
+  /** Override the context length (KV cache size); default min(model's, 2048). */
+  nCtx?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: { tensor: string; bytesDone: number; bytesTotal: number }) => void;
+}
+
+export async function createGpuBackend(file: GgufFile, source: RangeSource, opts: GpuBackendCreateOptions = {}): Promise<GpuBackend> {
+  const base = configFromGguf(file);
+  const config = { ...base, nCtx: Math.min(opts.nCtx ?? 2048, base.nCtx) };
+  const range = opts.layerRange ?? [0, config.nLayer];
+  let rt = opts.runtime;
+  if (!rt) {
+    if (!opts.env) throw new Error('createGpuBackend needs a runtime or a GPU environment');
+    rt = await GpuRuntime.create(opts.env);
+  }
+  const total = file.tensors.reduce((n, t) => n + t.byteSize, 0);
+  let done = 0;
+  const weights = await loadWeights(rt, file, source, config, {
+    layerRange: range,
+    embedding: opts.embedding ?? range[0] === 0,
+    head: opts.head ?? range[1] === config.nLayer,
+    maxBindingBytes: opts.maxBindingBytes,
+    signal: opts.signal,
+    onTensor: (tensor, bytes) => {
+      done += bytes;
+      opts.onProgress?.({ tensor, bytesDone: done, bytesTotal: total });
+    },
+  });
+  return new GpuBackend(rt, config, weights, { layerRange: range, batch: opts.batch });
+}

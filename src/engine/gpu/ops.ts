@@ -1,0 +1,126 @@
+// TS side of shaders/ops.wgsl and shaders/attention.wgsl: one uniform layout per file (defined
+// once, here), one prepare function per operator.
+import type { GpuRuntime } from '../../gpu/runtime.ts';
+import { prepareDispatch, type Binding, type PreparedDispatch } from '../../gpu/dispatch.ts';
+import type { KernelVariant } from '../../gpu/pipelines.ts';
+import type { UniformLayout } from '../../gpu/uniforms.ts';
+
+const OPS: UniformLayout = [
+  ['rows', 'u32'],
+  ['n', 'u32'],
+  ['in_offset', 'u32'],
+  ['in_stride', 'u32'],
+  ['eps', 'f32'],
+  ['rope_dim', 'u32'],
+  ['n_head', 'u32'],
+  ['head_dim', 'u32'],
+  ['pos0', 'u32'],
+];
+const OPS_ZERO = { rows: 0, n: 0, in_offset: 0, in_stride: 0, eps: 0, rope_dim: 0, n_head: 0, head_dim: 0, pos0: 0 };
+
+const ATTN: UniformLayout = [
+  ['n_tok', 'u32'],
+  ['n_head', 'u32'],
+  ['n_head_kv', 'u32'],
+  ['head_dim_k', 'u32'],
+  ['head_dim_v', 'u32'],
+  ['pos0', 'u32'],
+  ['n_ctx', 'u32'],
+  ['scale', 'f32'],
+];
+
+const WG = 64;
+
+function opVariant(entry: string): KernelVariant {
+  return { shader: 'ops', entry, overrides: { WG }, uniforms: OPS };
+}
+
+async function op(rt: GpuRuntime, entry: string, bindings: (Binding | undefined)[], values: Partial<typeof OPS_ZERO>, workgroups: number): Promise<PreparedDispatch> {
+  const pipeline = await rt.pipelines.get(opVariant(entry));
+  return prepareDispatch(rt, { pipeline, bindings, uniforms: { layout: OPS, values: { ...OPS_ZERO, ...values } }, workgroups });
+}
+
+/** out[r] = w * x[r] / rms(x[r]) for `rows` rows of n, input rows starting at float `inOffset`. */
+export function rmsnorm(rt: GpuRuntime, x: GPUBuffer, w: GPUBuffer, out: GPUBuffer, rows: number, n: number, eps: number, inOffset = 0): Promise<PreparedDispatch> {
+  // rmsnorm reads A but the binding is read_write in the WGSL (shared with in-place ops).
+  return op(rt, 'rmsnorm', [x, w, out], { rows, n, in_offset: inOffset, in_stride: n, eps }, rows);
+}
+
+/** (cos, sin) for every position < nCtx and pair j < ropeDim/2, in float64 then rounded to f32. */
+export function ropeTable(nCtx: number, ropeDim: number, base: number, freqScale: number): Float32Array {
+  const half = ropeDim / 2;
+  const out = new Float32Array(nCtx * half * 2);
+  for (let p = 0; p < nCtx; p++) {
+    for (let j = 0; j < half; j++) {
+      const theta = p * freqScale * Math.pow(base, (-2 * j) / ropeDim);
+      out[(p * half + j) * 2] = Math.cos(theta);
+      out[(p * half + j) * 2 + 1] = Math.sin(theta);
+    }
+  }
+  return out;
+}
+
+export interface RopeArgs {
+  rows: number;
+  nHead: number;
+  headDim: number;
+  ropeDim: number;
+  pos0: number;
+  /** ropeTable(...) for this model, on the GPU. */
+  table: GPUBuffer;
+  /** Float offset of the first row and the row stride (e.g. rows inside a KV cache). */
+  offset?: number;
+  stride?: number;
+}
+
+export function rope(rt: GpuRuntime, x: GPUBuffer, a: RopeArgs): Promise<PreparedDispatch> {
+  const pairs = a.rows * a.nHead * (a.ropeDim / 2);
+  return op(
+    rt,
+    'rope',
+    [x, a.table, undefined],
+    {
+      rows: a.rows,
+      in_offset: a.offset ?? 0,
+      in_stride: a.stride ?? a.nHead * a.headDim,
+      rope_dim: a.ropeDim,
+      n_head: a.nHead,
+      head_dim: a.headDim,
+      pos0: a.pos0,
+    },
+    Math.ceil(pairs / WG),
+  );
+}
+
+export function siluMul(rt: GpuRuntime, g: GPUBuffer, u: GPUBuffer, n: number): Promise<PreparedDispatch> {
+  return op(rt, 'silu_mul', [g, u, undefined], { n }, Math.ceil(n / WG));
+}
+
+export function add(rt: GpuRuntime, a: GPUBuffer, b: GPUBuffer, n: number): Promise<PreparedDispatch> {
+  return op(rt, 'add', [a, b, undefined], { n }, Math.ceil(n / WG));
+}
+
+export interface AttentionArgs {
+  nTok: number;
+  nHead: number;
+  nHeadKv: number;
+  headDimK: number;
+  headDimV: number;
+  pos0: number;
+  nCtx: number;
+  scale: number;
+}
+
+/** O = softmax(Q K^T * scale, causal) V over cache positions 0..pos0+t. `scores` holds nTok*nHead*nCtx floats. */
+export async function attention(rt: GpuRuntime, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, scores: GPUBuffer, o: GPUBuffer, a: AttentionArgs): Promise<PreparedDispatch> {
+  const pipeline = await rt.pipelines.get({ shader: 'attention', overrides: { WG }, uniforms: ATTN });
+  return prepareDispatch(rt, {
+    pipeline,
+    bindings: [q, k, v, scores, o],
+    uniforms: {
+      layout: ATTN,
+      values: { n_tok: a.nTok, n_head: a.nHead, n_head_kv: a.nHeadKv, head_dim_k: a.headDimK, head_dim_v: a.headDimV, pos0: a.pos0, n_ctx: a.nCtx, scale: a.scale },
+    },
+    workgroups: a.nTok * a.nHead,
+  });
+}
