@@ -1,0 +1,210 @@
+// The CPU backend: the test oracle and the no-WebGPU fallback. Weights of the slice it holds are
+// dequantized to f32 once at load (bit-exact with ggml's to_float); every op then runs in f32
+// storage with float64 sums. Browser-safe: it reads tensors through a RangeSource.
+import { readTensorBytes } from '../../formats/gguf-reader.ts';
+import type { RangeSource } from '../../formats/range-source.ts';
+import type { GgufFile } from '../../formats/gguf-types.ts';
+import { canDequantize, dequantize } from '../../quant/dequantize.ts';
+import type { Backend, LlamaConfig, MemoryReport } from '../backend.ts';
+import { configFromGguf } from '../config.ts';
+import { EngineArgumentError, UnsupportedTensorTypeError } from '../errors.ts';
+import { LAYER_ROLES, sliceWeights, type LayerRole, type WeightRef } from '../weights.ts';
+import { LayerKv } from './kv-cache.ts';
+import { addInPlace, attention, matmul, rmsnorm, rope, ropeTable, swiglu } from './math.ts';
+
+export interface CpuBackendOptions {
+  /** Layers to hold, [from, to); default all. */
+  layers?: readonly [number, number];
+  /** Hold the embedding; default: the range starts at layer 0. */
+  embed?: boolean;
+  /** Hold the output head; default: the range ends at the last layer. */
+  head?: boolean;
+  /** Cap the context below the model's (KV memory grows with use, up to this). */
+  nCtx?: number;
+  signal?: AbortSignal;
+  /** Bytes of tensor data read so far, of `total`. */
+  onProgress?: (loaded: number, total: number) => void;
+}
+
+type LayerW = Record<LayerRole, Float32Array>;
+
+async function loadF32(src: RangeSource, ref: WeightRef): Promise<Float32Array> {
+  const t = ref.info;
+  if (!canDequantize(t.type)) throw new UnsupportedTensorTypeError(t.name, t.typeName);
+  return dequantize(t.type, await readTensorBytes(src, t), t.nElements);
+}
+
+export async function createCpuBackend(file: GgufFile, source: RangeSource, opts: CpuBackendOptions = {}): Promise<Backend> {
+  const base = configFromGguf(file);
+  const cfg: LlamaConfig = { ...base, nCtx: Math.min(base.nCtx, opts.nCtx ?? base.nCtx) };
+  const [from, to] = opts.layers ?? [0, cfg.nLayer];
+  const hasEmbed = opts.embed ?? from === 0;
+  const hasHead = opts.head ?? to === cfg.nLayer;
+  const refs = sliceWeights(file, cfg, { from, to, embed: hasEmbed, head: hasHead });
+  // Check every type before reading any bytes, so an unsupported model fails fast.
+  for (const r of refs) if (!canDequantize(r.info.type)) throw new UnsupportedTensorTypeError(r.name, r.info.typeName);
+
+  const total = refs.reduce((s, r) => s + r.info.byteSize, 0);
+  let loaded = 0;
+  const global = new Map<string, Float32Array>();
+  const layerW = new Map<number, Partial<LayerW>>();
+  for (const r of refs) {
+    opts.signal?.throwIfAborted();
+    const data = await loadF32(source, r);
+    if (r.layer === undefined) global.set(r.role, data);
+    else {
+      const lw = layerW.get(r.layer) ?? {};
+      lw[r.role as LayerRole] = data;
+      layerW.set(r.layer, lw);
+    }
+    loaded += r.info.byteSize;
+    opts.onProgress?.(loaded, total);
+  }
+  opts.signal?.throwIfAborted();
+  return new CpuBackend(cfg, [from, to], hasEmbed, hasHead, global, layerW as Map<number, LayerW>);
+}
+
+class CpuBackend implements Backend {
+  readonly kind = 'cpu' as const;
+  readonly config: LlamaConfig;
+  readonly layerRange: readonly [number, number];
+  private readonly hasEmbed: boolean;
+  private readonly hasHead: boolean;
+  private readonly global: Map<string, Float32Array>;
+  private readonly layerW: Map<number, LayerW>;
+  private readonly kv = new Map<number, LayerKv>();
+  private scratchBytes = 0;
+  private disposed = false;
+
+  constructor(cfg: LlamaConfig, range: [number, number], hasEmbed: boolean, hasHead: boolean,
+    global: Map<string, Float32Array>, layerW: Map<number, LayerW>) {
+    this.config = cfg;
+    this.layerRange = range;
+    this.hasEmbed = hasEmbed;
+    this.hasHead = hasHead;
+    this.global = global;
+    this.layerW = layerW;
+    const kRow = cfg.nHeadKv * cfg.headDimK;
+    const vRow = cfg.nHeadKv * cfg.headDimV;
+    for (let i = range[0]; i < range[1]; i++) this.kv.set(i, new LayerKv(kRow, vRow, cfg.nCtx));
+  }
+
+  private live(): void {
+    if (this.disposed) throw new EngineArgumentError('backend was disposed');
+  }
+
+  embed(tokens: ArrayLike<number>): Promise<Float32Array> {
+    this.live();
+    const emb = this.global.get('token_embd');
+    if (!this.hasEmbed || !emb) return Promise.reject(new EngineArgumentError('this backend does not hold the embedding'));
+    const { nEmbd, nVocab } = this.config;
+    const out = new Float32Array(tokens.length * nEmbd);
+    for (let t = 0; t < tokens.length; t++) {
+      const id = tokens[t]!;
+      if (!Number.isInteger(id) || id < 0 || id >= nVocab) return Promise.reject(new EngineArgumentError(`token id ${id} outside 0..${nVocab - 1}`));
+      out.set(emb.subarray(id * nEmbd, (id + 1) * nEmbd), t * nEmbd);
+    }
+    return Promise.resolve(out);
+  }
+
+  layers(hidden: Float32Array, nTok: number, pos: number, from: number, to: number): Promise<Float32Array> {
+    try {
+      return Promise.resolve(this.layersSync(hidden, nTok, pos, from, to));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private layersSync(hidden: Float32Array, nTok: number, pos: number, from: number, to: number): Float32Array {
+    this.live();
+    const c = this.config;
+    if (from < this.layerRange[0] || to > this.layerRange[1] || from > to) {
+      throw new EngineArgumentError(`layers [${from}, ${to}) outside this backend's [${this.layerRange[0]}, ${this.layerRange[1]})`);
+    }
+    if (hidden.length < nTok * c.nEmbd) throw new EngineArgumentError(`hidden has ${hidden.length} floats, need ${nTok}x${c.nEmbd}`);
+    for (let l = from; l < to; l++) this.kv.get(l)!.reserve(pos, nTok);
+    const x = hidden.slice(0, nTok * c.nEmbd);
+    if (from === to) return x;
+    const qDim = c.nHead * c.headDimK;
+    const kDim = c.nHeadKv * c.headDimK;
+    const vDim = c.nHeadKv * c.headDimV;
+    const oDim = c.nHead * c.headDimV;
+    const xn = new Float32Array(nTok * c.nEmbd);
+    const q = new Float32Array(nTok * qDim);
+    const k = new Float32Array(nTok * kDim);
+    const v = new Float32Array(nTok * vDim);
+    const att = new Float32Array(nTok * oDim);
+    const proj = new Float32Array(nTok * c.nEmbd);
+    const gate = new Float32Array(nTok * c.nFf);
+    const up = new Float32Array(nTok * c.nFf);
+    const scores = new Float64Array(pos + nTok);
+    this.scratchBytes = 4 * (xn.length * 2 + q.length + k.length + v.length + att.length + gate.length + up.length) + 8 * scores.length;
+    const table = ropeTable(pos, nTok, c.ropeDim, c.ropeBase, c.ropeScale, this.global.get('rope_freqs'));
+    for (let l = from; l < to; l++) {
+      const w = this.layerW.get(l)!;
+      const cache = this.kv.get(l)!;
+      rmsnorm(xn, x, w.attn_norm, nTok, c.nEmbd, c.normEps);
+      matmul(q, xn, w.attn_q, nTok, c.nEmbd, qDim);
+      matmul(k, xn, w.attn_k, nTok, c.nEmbd, kDim);
+      matmul(v, xn, w.attn_v, nTok, c.nEmbd, vDim);
+      rope(q, nTok, c.nHead, c.headDimK, table);
+      rope(k, nTok, c.nHeadKv, c.headDimK, table);
+      cache.write(pos, nTok, k, v);
+      attention(att, q, cache.k, cache.v, nTok, pos, c, scores);
+      matmul(proj, att, w.attn_output, nTok, oDim, c.nEmbd);
+      addInPlace(x, proj, x.length);
+      rmsnorm(xn, x, w.ffn_norm, nTok, c.nEmbd, c.normEps);
+      matmul(gate, xn, w.ffn_gate, nTok, c.nEmbd, c.nFf);
+      matmul(up, xn, w.ffn_up, nTok, c.nEmbd, c.nFf);
+      swiglu(gate, up, gate.length);
+      matmul(proj, gate, w.ffn_down, nTok, c.nFf, c.nEmbd);
+      addInPlace(x, proj, x.length);
+    }
+    return x;
+  }
+
+  head(hidden: Float32Array, nTok: number, all = false): Promise<Float32Array> {
+    this.live();
+    const c = this.config;
+    const norm = this.global.get('output_norm');
+    const out = this.global.get(c.tiedOutput ? 'token_embd' : 'output');
+    if (!this.hasHead || !norm || !out) return Promise.reject(new EngineArgumentError('this backend does not hold the output head'));
+    const first = all ? 0 : nTok - 1;
+    const rows = nTok - first;
+    const x = hidden.subarray(first * c.nEmbd, nTok * c.nEmbd);
+    const xn = new Float32Array(rows * c.nEmbd);
+    rmsnorm(xn, x, norm, rows, c.nEmbd, c.normEps);
+    const logits = new Float32Array(rows * c.nVocab);
+    matmul(logits, xn, out, rows, c.nEmbd, c.nVocab);
+    return Promise.resolve(logits);
+  }
+
+  async forward(tokens: ArrayLike<number>, pos: number, all = false): Promise<Float32Array> {
+    if (!this.hasEmbed || !this.hasHead || this.layerRange[0] !== 0 || this.layerRange[1] !== this.config.nLayer) {
+      throw new EngineArgumentError('forward() needs a backend holding the whole model');
+    }
+    const h0 = await this.embed(tokens);
+    const h = await this.layers(h0, tokens.length, pos, 0, this.config.nLayer);
+    return this.head(h, tokens.length, all);
+  }
+
+  truncate(pos: number): void {
+    for (const kv of this.kv.values()) kv.truncate(pos);
+  }
+
+  memory(): MemoryReport {
+    let weights = 0;
+    for (const a of this.global.values()) weights += a.byteLength;
+    for (const lw of this.layerW.values()) for (const role of LAYER_ROLES) weights += lw[role].byteLength;
+    let kv = 0;
+    for (const c of this.kv.values()) kv += c.bytes();
+    return { weights, kv, scratch: this.scratchBytes };
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.global.clear();
+    this.layerW.clear();
+    this.kv.clear();
+  }
+}

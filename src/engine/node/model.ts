@@ -1,0 +1,89 @@
+// Node-only (CLI): open a model by file path or NAME@VERSION from a local store, and create a
+// backend for it (WebGPU when available, else CPU). Browser code opens models through the loader.
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { readGgufHeader } from '../../formats/gguf-reader.ts';
+import { fileRangeSource } from '../../formats/range-source-node.ts';
+import type { RangeSource } from '../../formats/range-source.ts';
+import type { GgufFile } from '../../formats/gguf-types.ts';
+import { storeFirst } from '../../store/block-getter.ts';
+import { openStore } from '../../store/fs-blockstore.ts';
+import { loadRegistry } from '../../store/publish.ts';
+import { resolve } from '../../store/registry.ts';
+import { createRangeSource } from '../../store/unixfs-range.ts';
+import type { GpuEnvironment } from '../../gpu/capabilities.ts';
+import { nodeGpuEnvironment } from '../../gpu/node.ts';
+import type { Backend } from '../backend.ts';
+import { createCpuBackend } from '../cpu/index.ts';
+
+export interface OpenedModel {
+  file: GgufFile;
+  source: RangeSource;
+  /** What was opened: the path, or `name@version (cid)`. */
+  label: string;
+  close(): Promise<void>;
+}
+
+/** A path to a GGUF file, or a registry spec resolved in `<storeDir>/registry.json` and read from its blocks. */
+export async function openModel(spec: string, opts: { storeDir?: string; signal?: AbortSignal } = {}): Promise<OpenedModel> {
+  if (existsSync(spec) && statSync(spec).isFile()) {
+    const src = await fileRangeSource(spec);
+    try {
+      return { file: await readGgufHeader(src, { signal: opts.signal }), source: src, label: spec, close: () => src.close() };
+    } catch (err) {
+      await src.close();
+      throw err;
+    }
+  }
+  const storeDir = opts.storeDir ?? '.store';
+  const entry = resolve(await loadRegistry(join(storeDir, 'registry.json')), spec);
+  const store = openStore(storeDir);
+  const source = await createRangeSource(entry.cid, storeFirst(store), { signal: opts.signal });
+  const file = await readGgufHeader(source, { signal: opts.signal });
+  return { file, source, label: `${entry.name}@${entry.version} (${entry.cid})`, close: () => Promise.resolve() };
+}
+
+export type BackendKind = 'cpu' | 'webgpu';
+
+interface GpuModule {
+  createGpuBackend(file: GgufFile, source: RangeSource, opts?: { env?: GpuEnvironment; signal?: AbortSignal; nCtx?: number }): Promise<Backend>;
+}
+
+async function importGpu(): Promise<GpuModule | undefined> {
+  // A variable specifier: the WebGPU backend may not exist in this checkout yet, and tsc must not
+  // resolve it statically.
+  const spec = '../gpu/index.ts';
+  try {
+    const mod = (await import(spec)) as Partial<GpuModule>;
+    return typeof mod.createGpuBackend === 'function' ? (mod as GpuModule) : undefined;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * `requested` undefined: WebGPU if the module loads and finds an adapter, else CPU (with a note).
+ * 'webgpu': WebGPU; falls back to CPU only when the module is absent from this build (with a note).
+ */
+export async function createBackend(
+  requested: BackendKind | undefined, file: GgufFile, source: RangeSource,
+  opts: { signal?: AbortSignal; nCtx?: number; note?: (msg: string) => void } = {},
+): Promise<Backend> {
+  const note = opts.note ?? ((m: string) => process.stderr.write(`${m}\n`));
+  if (requested !== 'cpu') {
+    const gpu = await importGpu();
+    if (!gpu) note('tabshard: the WebGPU backend is not available in this build; using the CPU backend');
+    else {
+      try {
+        const env = await nodeGpuEnvironment();
+        if (!env.gpu) throw new Error('no WebGPU implementation (npm webgpu) could be loaded');
+        return await gpu.createGpuBackend(file, source, { env, signal: opts.signal, nCtx: opts.nCtx });
+      } catch (err) {
+        if (requested === 'webgpu') throw err;
+        note(`tabshard: WebGPU unavailable (${(err as Error).name}: ${(err as Error).message}); using the CPU backend`);
+      }
+    }
+  }
+  return createCpuBackend(file, source, { signal: opts.signal, nCtx: opts.nCtx });
+}

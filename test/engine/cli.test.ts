@@ -1,0 +1,59 @@
+// The engine's CLI commands, run in-process on the fixtures (CPU backend).
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { run as convert } from '../../src/cli/commands/convert-llama2c.ts';
+import { run as generate } from '../../src/cli/commands/generate.ts';
+import { run as kld } from '../../src/cli/commands/kld.ts';
+import { run as perplexity } from '../../src/cli/commands/perplexity.ts';
+import { fixturesDir } from '../formats/fixtures.ts';
+import { ref } from './helpers.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'tabshard-engine-cli-'));
+const r = ref('stories260K-f32');
+
+async function jsonOf(fn: () => Promise<number>): Promise<Record<string, unknown>> {
+  const lines: string[] = [];
+  const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => { lines.push(a.join(' ')); });
+  try {
+    expect(await fn()).toBe(0);
+  } finally {
+    spy.mockRestore();
+  }
+  return JSON.parse(lines.at(-1)!) as Record<string, unknown>;
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('engine CLI commands', () => {
+  const gguf = join(dir, 'stories.gguf');
+
+  it('convert-llama2c then generate --json reproduces the reference continuation', async () => {
+    const c = await jsonOf(() => convert([`${fixturesDir}llama2c/stories260K.bin`, `${fixturesDir}llama2c/tok512.bin`, gguf]));
+    expect(c.bytes).toBe(readFileSync(`${fixturesDir}stories260K-f32.gguf`).length);
+    const g = await jsonOf(() => generate(['--model', gguf, '--prompt', r.prompt, '--max-tokens', '20', '--backend', 'cpu', '--json']));
+    expect(g.tokens).toEqual(r.generated_tokens.slice(0, 20));
+    expect(g.backend).toBe('cpu');
+    expect(g.promptTokens).toBe(5);
+    expect(g.memory).toMatchObject({ weights: expect.any(Number), kv: expect.any(Number), scratch: expect.any(Number) });
+  });
+
+  it('perplexity and kld print JSON', async () => {
+    const text = join(dir, 'text.txt');
+    writeFileSync(text, `${r.text} ${r.text} ${r.text}`);
+    const p = await jsonOf(() => perplexity(['--model', `${fixturesDir}stories260K-f32.gguf`, '--text', text, '--ctx', '64', '--backend', 'cpu']));
+    expect(p.chunks).toBeGreaterThanOrEqual(2);
+    expect(p.ppl as number).toBeGreaterThan(1);
+    const k = await jsonOf(() => kld(['--model', `${fixturesDir}stories260K-pad256-q8_0.gguf`, '--ref', `${fixturesDir}stories260K-pad256-f32.gguf`,
+      '--text', text, '--ctx', '64', '--backend', 'cpu']));
+    expect(k.klMean as number).toBeGreaterThan(0);
+    expect(k.klMean as number).toBeLessThan(0.01);
+    expect(k.pplRef).toBeCloseTo(p.ppl as number, 4);
+  });
+
+  it('reports bad flags as UsageError', async () => {
+    await expect(generate(['--model', gguf])).rejects.toMatchObject({ name: 'UsageError' });
+    await expect(generate(['--model', gguf, '--prompt', 'x', '--backend', 'tpu'])).rejects.toMatchObject({ name: 'UsageError' });
+  });
+});

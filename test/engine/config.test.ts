@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { configFromGguf } from '../../src/engine/config.ts';
+import { createCpuBackend } from '../../src/engine/cpu/index.ts';
+import { fullSlice, sliceBytes, sliceWeights } from '../../src/engine/weights.ts';
+import { parseGguf } from '../../src/formats/gguf-reader.ts';
+import { GgufValueType, type GgufKV } from '../../src/formats/gguf-types.ts';
+import { writeGguf } from '../../src/formats/gguf-writer.ts';
+import { bytesSource } from '../../src/formats/range-source.ts';
+import { modelFile } from './helpers.ts';
+
+describe('configFromGguf', () => {
+  it('reads the fixture hyperparameters and applies defaults', () => {
+    expect(configFromGguf(modelFile('stories260K-f32').file)).toEqual({
+      arch: 'llama', nLayer: 5, nEmbd: 64, nFf: 172, nHead: 8, nHeadKv: 4, headDimK: 8, headDimV: 8, nVocab: 512,
+      nCtx: 512, ropeDim: 8, ropeBase: 10000, ropeScale: 1, normEps: Math.fround(1e-5), tiedOutput: true,
+    });
+    // pad256: head dims come from key_length/value_length, not embedding/heads.
+    const p = configFromGguf(modelFile('stories260K-pad256-q4_k').file);
+    expect([p.nEmbd, p.headDimK, p.headDimV, p.normEps]).toEqual([256, 8, 8, Math.fround(1e-5) / 4]);
+  });
+
+  it('rejects other architectures by name', () => {
+    const kv = (key: string, value: string): GgufKV => ({ key, type: GgufValueType.STRING, value });
+    const file = parseGguf(writeGguf({ metadata: [kv('general.architecture', 'mamba')], tensors: [] }));
+    expect(() => configFromGguf(file)).toThrow(expect.objectContaining({ name: 'UnsupportedModelError', arch: 'mamba' }));
+    expect(() => configFromGguf(file)).toThrow(/mamba/);
+  });
+});
+
+describe('weights', () => {
+  const { file } = modelFile('stories260K-pad256-q4_k');
+  const cfg = configFromGguf(file);
+
+  it('lists the slice tensors with types and byte sizes', () => {
+    const all = sliceWeights(file, cfg, fullSlice(cfg));
+    expect(all).toHaveLength(file.tensors.length);
+    expect(sliceBytes(all)).toBe(file.tensors.reduce((s, t) => s + t.byteSize, 0));
+    const mid = sliceWeights(file, cfg, { from: 1, to: 3, embed: false, head: false });
+    expect(mid.map((r) => r.name)).toEqual([1, 2].flatMap((i) =>
+      ['attn_norm', 'attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_norm', 'ffn_gate', 'ffn_up', 'ffn_down'].map((r) => `blk.${i}.${r}.weight`)));
+    expect(mid.find((r) => r.name === 'blk.1.attn_output.weight')!.info.typeName).toBe('q8_0');
+    // A tied head needs token_embd even without the embedding.
+    expect(sliceWeights(file, cfg, { from: 5, to: 5, embed: false, head: true }).map((r) => r.name)).toEqual(['token_embd.weight', 'output_norm.weight']);
+  });
+
+  it('names the tensor and type the CPU backend cannot use', async () => {
+    // Rewrite the fixture with one matrix stored as f64, a ggml type with no dequantizer here.
+    const bytes = modelFile('stories260K-f32').bytes;
+    const f = parseGguf(bytes);
+    const hacked = writeGguf({
+      metadata: f.metadata.values(),
+      tensors: f.tensors.map((t) => t.name === 'blk.2.ffn_up.weight'
+        ? { name: t.name, shape: t.shape, type: 28, data: new Uint8Array(t.nElements * 8) }
+        : { name: t.name, shape: t.shape, type: t.type, data: bytes.subarray(t.absoluteOffset, t.absoluteOffset + t.byteSize) }),
+    });
+    const g = parseGguf(hacked);
+    const err = await createCpuBackend(g, bytesSource(hacked)).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'UnsupportedTensorTypeError', tensor: 'blk.2.ffn_up.weight', typeName: 'f64' });
+    // A slice that does not hold layer 2 loads fine.
+    const ok = await createCpuBackend(g, bytesSource(hacked), { layers: [0, 2] });
+    expect(ok.layerRange).toEqual([0, 2]);
+  });
+
+  it('loading honours an aborted signal', async () => {
+    const { file: f, bytes } = modelFile('stories260K-f32');
+    await expect(createCpuBackend(f, bytesSource(bytes), { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
+  });
+});
