@@ -118,3 +118,24 @@ export function abortReason(signal: AbortSignal): Error {
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw abortReason(signal);
 }
+
+/**
+ * The browser refused to store more (IndexedDB's QuotaExceededError, thrown by a request or as the
+ * reason a transaction aborted). The message says what to free; the store stays consistent: the
+ * block being written is not there, and no model is marked available without all its blocks.
+ */
+export class QuotaError extends Error {
+  override name = 'QuotaError';
+  /** Bytes the failed write needed. */
+  readonly bytesNeeded: number;
+  /** `navigator.storage.estimate()` figures when known (bytes). */
+  readonly usage: number | undefined;
+  readonly quota: number | undefined;
+
+  constructor(message: string, options: { bytesNeeded: number; usage?: number; quota?: number; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.bytesNeeded = options.bytesNeeded;
+    this.usage = options.usage;
+    this.quota = options.quota;
+  }
+}

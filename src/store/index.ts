@@ -12,3 +12,11 @@ export { createRangeSource, type RangeSource, type UnixFSRangeSource, type Range
 export { carStream, scopeBlocks, parseEntityBytes, type DagScope, type EntityBytes } from './car.ts';
 export * from './registry.ts';
 export { parseVersion, compareVersions, satisfies } from './semver.ts';
+export { MemoryModelStore, type MemoryModelStoreOptions } from './memory-model-store.ts';
+export { planEviction, isQuotaExceeded, quotaError, type ModelStore, type ModelRecord, type EvictResult, type EvictOptions, type StoreStats, type BlockInfo } from './model-store.ts';
+export { IdbBlockstore, type IdbBlockstoreOptions } from './idb-blockstore.ts';
+export { IdbRegistry } from './idb-registry.ts';
+export { openTabshardDb, DEFAULT_DB_NAME, type TabshardDatabase } from './idb-schema.ts';
+export { Loader, type LoaderOptions, type LoadOptions, type LoadResult, type NetworkOptions, type RangeRead, type Resolved } from './loader.ts';
+export { RateMeter, type LoadProgress, type BlockSource } from './load-progress.ts';
+export { storageStatus, requestPersistence, type StorageStatus } from './storage-status.ts';

@@ -1,0 +1,269 @@
+// Load a model into a ModelStore: resolve `name@range` (registry) or a raw CID, walk the UnixFS DAG
+// (interior nodes level by level, then the leaves), fetch through the GatewayClient only the blocks
+// the store lacks, store each one as soon as it is verified (so a reload resumes where it stopped),
+// and mark the model available once every block is present. Reads by byte range fetch only the
+// blocks that cover the range. No transaction is ever open across a fetch: fetch, then put.
+import type { CID } from 'multiformats/cid';
+import type { AbortOptions, BlockGetter } from './blockstore.ts';
+import { NotFoundError, UnixFSError, abortReason, throwIfAborted } from './errors.ts';
+import { GatewayClient, type GatewayClientOptions } from './gateway-client.ts';
+import { RateMeter, eta, type BlockSource, type LoadProgress } from './load-progress.ts';
+import type { ModelStore } from './model-store.ts';
+import { resolve as resolveSpec, type Registry, type RegistryEntry } from './registry.ts';
+import { createRangeSource, decodeFileNode, type UnixFSRangeSource } from './unixfs-range.ts';
+import { RAW, blockKey, parseCid } from './verify.ts';
+
+export interface LoaderOptions {
+  store: ModelStore;
+  /** The registry to resolve names against (read on each call: it may change). */
+  registry?: () => Promise<Registry>;
+  /** Options for the gateway clients the loader makes (the gateways come with each call). */
+  client?: Omit<GatewayClientOptions, 'gateways'>;
+}
+
+export interface NetworkOptions extends AbortOptions {
+  /** Gateway base URLs; not needed when every block is already stored. */
+  gateways?: string[];
+}
+
+export interface LoadOptions extends NetworkOptions {
+  onProgress?: (event: LoadProgress) => void;
+  /** Blocks fetched at once (default 6; the client bounds HTTP concurrency too). */
+  concurrency?: number;
+}
+
+export interface LoadResult {
+  root: string;
+  label: string | undefined;
+  entry: RegistryEntry | undefined;
+  size: number;
+  blocksTotal: number;
+  blocksFromStore: number;
+  blocksFetched: number;
+  bytesFetched: number;
+  seconds: number;
+  /** Blocks per source ('store' or a gateway URL). */
+  sources: Record<string, number>;
+}
+
+export interface RangeRead {
+  bytes: Uint8Array;
+  blocksFetched: number;
+  blocksFromStore: number;
+}
+
+export interface Resolved {
+  root: CID;
+  entry: RegistryEntry | undefined;
+  label: string | undefined;
+}
+
+interface Pending {
+  cid: CID;
+  /** File bytes under this block, from its parent's blocksize (undefined for the root). */
+  size: number | undefined;
+}
+
+/** Run fn over items, at most `limit` at once; the first failure aborts `ac` and is rethrown. */
+async function eachLimit<T>(items: T[], limit: number, ac: AbortController, fn: (item: T, signal: AbortSignal) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { err: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (!failure && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item, ac.signal);
+      } catch (err) {
+        failure ??= { err };
+        ac.abort(err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.err;
+}
+
+/**
+ * The verified blocks go to the store, which is our cache: keep them out of the HTTP cache too
+ * (gateways mark blocks immutable), or a multi-GB model would sit on disk twice.
+ */
+const fetchNoStore: typeof fetch = (input, init) => fetch(input, { ...init, cache: 'no-store' });
+
+export class Loader {
+  readonly store: ModelStore;
+  private readonly opts: LoaderOptions;
+  /** One client per gateway list, so gateway scores and circuit breakers carry over between loads. */
+  private readonly clients = new Map<string, GatewayClient>();
+
+  constructor(options: LoaderOptions) {
+    this.store = options.store;
+    this.opts = options;
+  }
+
+  /** A raw CID, or a registry spec (`name`, `name@^1`, `name@tag`). */
+  async resolve(spec: string): Promise<Resolved> {
+    if (!spec.includes('@')) {
+      try {
+        return { root: parseCid(spec), entry: undefined, label: undefined };
+      } catch {
+        // not a CID: a bare model name
+      }
+    }
+    if (!this.opts.registry) throw new NotFoundError(`${spec} is not a CID and there is no registry to resolve it`);
+    const entry = resolveSpec(await this.opts.registry(), spec);
+    return { root: parseCid(entry.cid), entry, label: `${entry.name}@${entry.version}` };
+  }
+
+  private client(gateways: string[] | undefined): GatewayClient {
+    if (!gateways?.length) throw new NotFoundError('a block is missing from the store and no gateway was given');
+    const key = gateways.join(' ');
+    let c = this.clients.get(key);
+    if (!c) this.clients.set(key, (c = new GatewayClient({ fetch: fetchNoStore, ...this.opts.client, gateways })));
+    return c;
+  }
+
+  /** Fetch a block (verified by the client), then store it (verified again by put); QuotaError → evict once. */
+  private async fetchAndStore(cid: CID, opts: NetworkOptions, keep: Set<string>): Promise<{ bytes: Uint8Array; gateway: string }> {
+    const got = await this.client(opts.gateways).fetchBlock(cid, { signal: opts.signal });
+    try {
+      await this.store.put(cid, got.bytes, opts);
+    } catch (err) {
+      if ((err as Error).name !== 'QuotaError') throw err;
+      // Unpinned blocks (of no model, least recently used first) may make room; never this model's.
+      const freed = await this.store.evict(got.bytes.length * 4, { keep });
+      if (freed.bytesFreed < got.bytes.length) throw err;
+      await this.store.put(cid, got.bytes, opts);
+    }
+    return got;
+  }
+
+  async load(spec: string, options: LoadOptions = {}): Promise<LoadResult> {
+    const started = performance.now();
+    const { root, entry, label } = await this.resolve(spec);
+    const rootStr = root.toString();
+    const result: LoadResult = {
+      root: rootStr, label, entry, size: entry?.size ?? 0, blocksTotal: 0, blocksFromStore: 0, blocksFetched: 0, bytesFetched: 0, seconds: 0, sources: {},
+    };
+    const finish = (): LoadResult => ({ ...result, seconds: (performance.now() - started) / 1000 });
+    const existing = await this.store.getModel(rootStr);
+    if (existing?.complete && existing.manifestComplete) {
+      // Available already: confirm every block is still there (one batch), without any network.
+      const lost = await this.store.missing(existing.blocks.map((c) => parseCid(c)), options);
+      if (lost.length === 0) {
+        Object.assign(result, { size: existing.size, blocksTotal: existing.blocks.length, blocksFromStore: existing.blocks.length });
+        result.sources = { store: existing.blocks.length };
+        options.onProgress?.({
+          phase: 'done', bytesDone: existing.size, bytesTotal: existing.size, blocksDone: existing.blocks.length,
+          blocksTotal: existing.blocks.length, rate: 0, etaSeconds: 0, source: 'store',
+        });
+        return finish();
+      }
+    }
+
+    const meter = new RateMeter();
+    const known: string[] = [rootStr];
+    const keep = new Set<string>([blockKey(root)]);
+    let bytesDone = 0;
+    let blocksDone = 0;
+    let phase: LoadProgress['phase'] = 'structure';
+    const emit = (source: BlockSource): void => {
+      const rate = meter.rate();
+      options.onProgress?.({
+        phase, bytesDone, bytesTotal: result.size, blocksDone, blocksTotal: known.length, rate, etaSeconds: eta(result.size - bytesDone, rate), source,
+      });
+    };
+    const count = (source: BlockSource, n: number, bytes: number, fileBytes: number): void => {
+      blocksDone += n;
+      bytesDone += fileBytes;
+      result.sources[source] = (result.sources[source] ?? 0) + n;
+      if (source === 'store') result.blocksFromStore += n;
+      else {
+        result.blocksFetched += n;
+        result.bytesFetched += bytes;
+        meter.add(bytes);
+      }
+      emit(source);
+    };
+    const discover = (cid: CID): void => {
+      known.push(cid.toString());
+      keep.add(blockKey(cid));
+    };
+    await this.store.saveManifest({ root: rootStr, label, size: result.size, blocks: [...known], manifestComplete: false });
+
+    const ac = new AbortController();
+    const onAbort = (): void => ac.abort(abortReason(options.signal!));
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      throwIfAborted(options.signal);
+      const concurrency = options.concurrency ?? 6;
+      const leaves: Pending[] = [];
+      // Interior nodes level by level: each must be read to learn its children.
+      let level: Pending[] = [{ cid: root, size: undefined }];
+      while (level.length > 0) {
+        const next: Pending[] = [];
+        await eachLimit(level, concurrency, ac, async (p, signal) => {
+          const stored = await this.store.has(p.cid);
+          const got = stored ? { bytes: await this.store.get(p.cid, { signal }), gateway: 'store' } : await this.fetchAndStore(p.cid, { ...options, signal }, keep);
+          const node = decodeFileNode(p.cid, got.bytes);
+          if (p.size !== undefined && node.size !== p.size) throw new UnixFSError(`${p.cid}: holds ${node.size} bytes, its parent says ${p.size}`);
+          if (p.cid.equals(root) && result.size === 0) result.size = node.size;
+          for (const child of node.children) {
+            discover(child.cid);
+            (child.cid.code === RAW ? leaves : next).push({ cid: child.cid, size: child.size });
+          }
+          count(got.gateway, 1, got.bytes.length, node.children.length === 0 ? node.size : (node.data?.length ?? 0));
+        });
+        level = next;
+      }
+      // Raw leaves: one batched lookup says which are stored already; fetch only the others.
+      phase = 'blocks';
+      await this.store.saveManifest({ root: rootStr, label, size: result.size, blocks: [...known], manifestComplete: true });
+      const missing = new Set((await this.store.missing(leaves.map((l) => l.cid), options)).map((c) => c.toString()));
+      const present = leaves.filter((l) => !missing.has(l.cid.toString()));
+      if (present.length > 0) count('store', present.length, 0, present.reduce((a, l) => a + (l.size ?? 0), 0));
+      await eachLimit(leaves.filter((l) => missing.has(l.cid.toString())), concurrency, ac, async (l, signal) => {
+        const got = await this.fetchAndStore(l.cid, { ...options, signal }, keep);
+        if (got.bytes.length !== l.size) throw new UnixFSError(`${l.cid}: raw leaf of ${got.bytes.length} bytes, its parent says ${l.size}`);
+        count(got.gateway, 1, got.bytes.length, got.bytes.length);
+      });
+      if (!(await this.store.markComplete(rootStr))) {
+        throw new NotFoundError(`${label ?? rootStr}: a block went missing during the load (evicted by another tab?); load again`);
+      }
+      phase = 'done';
+      result.blocksTotal = known.length;
+      emit('store'); // done: from now on the model is read from the store
+      return finish();
+    } catch (err) {
+      // An abort from outside surfaces as AbortError, not as whatever it interrupted.
+      if (options.signal?.aborted) throw abortReason(options.signal);
+      throw err;
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** A random-access view of the file: each read takes blocks from the store, fetching (and storing) the others. */
+  async openRange(spec: string, options: NetworkOptions = {}): Promise<{ source: UnixFSRangeSource; counts: Omit<RangeRead, 'bytes'> }> {
+    const { root } = await this.resolve(spec);
+    const counts = { blocksFetched: 0, blocksFromStore: 0 };
+    const keep = new Set<string>();
+    const getBlock: BlockGetter = async (cid, o) => {
+      const signal = o?.signal ?? options.signal;
+      if (await this.store.has(cid)) {
+        counts.blocksFromStore++;
+        return this.store.get(cid, { signal });
+      }
+      keep.add(blockKey(cid));
+      const got = await this.fetchAndStore(cid, { ...options, signal }, keep);
+      counts.blocksFetched++;
+      return got.bytes;
+    };
+    return { source: await createRangeSource(root, getBlock, { signal: options.signal }), counts };
+  }
+
+  async readRange(spec: string, offset: number, length: number, options: NetworkOptions = {}): Promise<RangeRead> {
+    const { source, counts } = await this.openRange(spec, options);
+    const bytes = await source.read(offset, length, options);
+    return { bytes, ...counts };
+  }
+}

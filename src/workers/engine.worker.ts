@@ -1,0 +1,161 @@
+// The engine worker: owns the verified store (IndexedDB), the GPU runtime and the loaded model;
+// loads a model through the loader (only missing blocks are fetched), builds the WebGPU backend (or
+// the CPU backend where WebGPU is absent), and streams generated tokens back over comlink.
+import { expose, releaseProxy } from 'comlink';
+import { readGgufHeader } from '../formats/gguf-reader.ts';
+import { browserEnvironment, probeCapabilities, type CapabilityReport } from '../gpu/capabilities.ts';
+import { GpuRuntime } from '../gpu/runtime.ts';
+import type { Backend } from '../engine/backend.ts';
+import { createCpuBackend } from '../engine/cpu/index.ts';
+import { createGpuBackend } from '../engine/gpu/index.ts';
+import { generate, type GenerateResult, type TokenEvent } from '../engine/generate.ts';
+import { tokenizerFromGguf } from '../engine/tokenizer/index.ts';
+import type { Tokenizer } from '../engine/tokenizer/tokenizer.ts';
+import { IdbBlockstore } from '../store/idb-blockstore.ts';
+import { IdbRegistry } from '../store/idb-registry.ts';
+import { Loader } from '../store/loader.ts';
+import { createRangeSource } from '../store/unixfs-range.ts';
+import type { EngineConfig, EngineGenerateOptions, EngineLoadOptions, EngineModelInfo, EngineProgress, EngineWorkerApi } from './engine-api.ts';
+import { installWireHandlers } from './wire.ts';
+
+installWireHandlers();
+
+interface Loaded {
+  backend: Backend;
+  tokenizer: Tokenizer;
+  info: EngineModelInfo;
+  /** Tokens in the backend's KV cache (for prefix reuse across turns). */
+  context: number[];
+}
+
+let config: EngineConfig = {};
+let store: Promise<{ store: IdbBlockstore; loader: Loader }> | undefined;
+let runtime: GpuRuntime | undefined;
+let loaded: Loaded | undefined;
+let loads = 0;
+const calls = new Map<string, AbortController>();
+
+function openStore() {
+  store ??= (async () => {
+    const s = await IdbBlockstore.open({ dbName: config.dbName });
+    const registry = new IdbRegistry(s.db);
+    if (config.registryJson) await registry.importJson(config.registryJson);
+    return { store: s, loader: new Loader({ store: s, registry: () => registry.load() }) };
+  })();
+  return store;
+}
+
+function release(cb: unknown): void {
+  (cb as Partial<Record<typeof releaseProxy, () => void>> | undefined)?.[releaseProxy]?.();
+}
+
+async function withCall<T>(callId: string | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ac = new AbortController();
+  if (callId) calls.set(callId, ac);
+  try {
+    return await fn(ac.signal);
+  } finally {
+    if (callId) calls.delete(callId);
+  }
+}
+
+async function gpuRuntime(): Promise<GpuRuntime> {
+  if (!runtime || runtime.lostError) {
+    runtime = await GpuRuntime.create(browserEnvironment(), {
+      onLost: () => {
+        // The model's buffers died with the device: the next load starts a fresh runtime.
+        loaded = undefined;
+      },
+    });
+  }
+  return runtime;
+}
+
+const api: EngineWorkerApi = {
+  async configure(c: EngineConfig) {
+    config = c;
+    store = undefined;
+  },
+
+  caps(): Promise<CapabilityReport> {
+    return probeCapabilities(browserEnvironment());
+  },
+
+  async load(opts: EngineLoadOptions, onProgress?: (e: EngineProgress) => void): Promise<EngineModelInfo> {
+    const t0 = performance.now();
+    try {
+      return await withCall(opts.callId, async (signal) => {
+        const { store: s, loader } = await openStore();
+        const res = await loader.load(opts.spec, { gateways: opts.gateways, signal, onProgress: (p) => void onProgress?.({ phase: 'fetch', progress: p }) });
+        const source = await createRangeSource(res.root, (cid, o) => s.get(cid, o), { signal });
+        const file = await readGgufHeader(source, { signal });
+        loaded?.backend.dispose();
+        loaded = undefined;
+        const caps = await probeCapabilities(browserEnvironment());
+        const wantGpu = opts.backend !== 'cpu' && caps.webgpu;
+        if (opts.backend === 'webgpu' && !caps.webgpu) throw new Error(`WebGPU was requested but is unavailable: ${caps.message}`);
+        const upload = (p: { tensor: string; bytesDone: number; bytesTotal: number }) => void onProgress?.({ phase: 'upload', ...p });
+        const backend = wantGpu
+          ? await createGpuBackend(file, source, { runtime: await gpuRuntime(), nCtx: opts.nCtx, signal, onProgress: upload })
+          : await createCpuBackend(file, source, { nCtx: opts.nCtx ?? 2048, signal });
+        const a = caps.adapter;
+        const info: EngineModelInfo = {
+          label: res.label ?? res.root,
+          root: res.root,
+          backend: backend.kind,
+          backendReason: wantGpu ? undefined : opts.backend === 'cpu' ? 'CPU backend chosen in settings' : caps.message,
+          adapter: a ? [a.vendor, a.architecture, a.device || a.description].filter(Boolean).join(' ') : undefined,
+          config: backend.config,
+          memory: backend.memory(),
+          blocksFetched: res.blocksFetched,
+          blocksFromStore: res.blocksFromStore,
+          loadSeconds: (performance.now() - t0) / 1000,
+          loads: ++loads,
+        };
+        loaded = { backend, tokenizer: tokenizerFromGguf(file), info, context: [] };
+        return info;
+      });
+    } finally {
+      release(onProgress);
+    }
+  },
+
+  async info() {
+    return loaded?.info;
+  },
+
+  async generate(opts: EngineGenerateOptions, onToken?: (e: TokenEvent) => void): Promise<GenerateResult> {
+    try {
+      return await withCall(opts.callId, async (signal) => {
+        const m = loaded;
+        if (!m) throw new Error('no model is loaded');
+        const res = await generate(m.backend, m.tokenizer, {
+          prompt: opts.prompt,
+          maxTokens: opts.maxTokens,
+          sampling: opts.sampling,
+          stop: opts.stop,
+          signal,
+          cachedTokens: m.context,
+          context: 'clamp',
+          onToken: onToken ? (e) => void onToken(e) : undefined,
+        });
+        m.context = res.context;
+        m.info.memory = m.backend.memory();
+        return res;
+      });
+    } finally {
+      release(onToken);
+    }
+  },
+
+  async abort(callId: string) {
+    calls.get(callId)?.abort(new DOMException('aborted by the user', 'AbortError'));
+  },
+
+  async unload() {
+    loaded?.backend.dispose();
+    loaded = undefined;
+  },
+};
+
+expose(api);
