@@ -1,7 +1,7 @@
 // The WebKitGTK cases. Assertions use node:assert; the page's own error log (window.__tabshardErrors,
 // set up in index.html before any module runs) stands in for console listening, which WebDriver lacks.
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { By, until, type WebDriver } from 'selenium-webdriver';
 
 export interface WebkitCase {
@@ -28,7 +28,42 @@ async function shadowText(driver: WebDriver, selector: string): Promise<string |
   );
 }
 
+/** Run a function on an element found through the app's shadow roots; returns its result. */
+async function onShadow<T>(driver: WebDriver, selector: string, body: string): Promise<T> {
+  return driver.executeScript(
+    `function find(root, sel) {
+       const hit = root.querySelector(sel); if (hit) return hit;
+       for (const el of root.querySelectorAll('*')) if (el.shadowRoot) { const f = find(el.shadowRoot, sel); if (f) return f; }
+       return null;
+     }
+     const el = find(document, arguments[0]);
+     if (!el) return null;
+     ${body}`,
+    selector,
+  );
+}
+
+const ref = JSON.parse(readFileSync('test/fixtures/ref/stories260K-f32.json', 'utf8')) as { generated_text_only: string };
+
 export const webkitCases: WebkitCase[] = [
+  {
+    name: 'the app loads the demo model from the gateway and generates the reference text on the CPU backend',
+    async run(driver, base) {
+      await driver.get(base);
+      await driver.wait(async () => (await onShadow<boolean>(driver, '[data-testid=load]', 'return !el.disabled;')) === true, 30_000);
+      await onShadow(driver, '[data-testid=load]', 'el.click(); return true;');
+      await driver.wait(async () => (await onShadow<string>(driver, '[data-testid=model-info]', 'return el.getAttribute("data-backend");')) !== null, 90_000);
+      const backend = await onShadow<string>(driver, '[data-testid=model-info]', 'return el.getAttribute("data-backend");');
+      assert.equal(backend, 'cpu');
+      await onShadow(driver, '[data-testid=generate]', 'el.click(); return true;');
+      await driver.wait(async () => (await onShadow<string>(driver, '[data-testid=stats]', 'return el.textContent;')) !== null, 90_000);
+      const text = await onShadow<string>(driver, '[data-testid=output]', 'return el.textContent;');
+      assert.equal(text, ref.generated_text_only);
+      const errors = (await driver.executeScript('return window.__tabshardErrors')) as string[];
+      assert.deepEqual(errors, []);
+      await screenshot(driver, 'app-generated');
+    },
+  },
   {
     name: 'the app reports no WebGPU and the CPU path, with no uncaught errors',
     async run(driver, base) {

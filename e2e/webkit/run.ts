@@ -1,6 +1,6 @@
 // WebKitGTK (Safari's engine) through WebDriver: WebKitWebDriver + MiniBrowser, run under
 // `xvfb-run -a`. WebKitGTK here has no WebGPU and no WebRTC, so it tests the CPU fallback path.
-// Serves the built app (dist/) with `vite preview` on loopback.
+// Serves the built app (dist/) and the demo model through the local gateway (scripts/serve.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
@@ -47,7 +47,7 @@ async function main(): Promise<number> {
   let passed = 0;
   let failed = 0;
   try {
-    procs.push(start('npx', ['vite', 'preview', '--port', String(appPort), '--strictPort']));
+    procs.push(start('node', ['scripts/serve.ts', String(appPort)]));
     procs.push(start('/usr/bin/WebKitWebDriver', [`--port=${wdPort}`]));
     const base = `http://localhost:${appPort}/`;
     await waitForHttp(base, 30_000);
