@@ -11,6 +11,7 @@ export default defineConfig({
       input: {
         main: 'index.html',
         kernels: 'e2e/pages/kernels.html',
+        store: 'e2e/pages/store.html',
       },
     },
   },

@@ -1,0 +1,162 @@
+// Loader cost, side by side in one run against one local gateway (Node): a verified load into a
+// blockstore (hash every block, store it, walk the DAG, progress) vs a plain fetch of the same
+// blocks from the same server at the same concurrency, as a ratio; time to the first file byte;
+// and a warm read of the whole file from the store, in MB/s. `--quick`: 32 MiB instead of 256.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CID } from 'multiformats/cid';
+import { importFile } from '../src/store/cid.ts';
+import { openStore } from '../src/store/fs-blockstore.ts';
+import { GatewayClient } from '../src/store/gateway-client.ts';
+import { Loader } from '../src/store/loader.ts';
+import { MemoryModelStore } from '../src/store/memory-model-store.ts';
+import { decodeFileNode } from '../src/store/unixfs-range.ts';
+import { RAW } from '../src/store/verify.ts';
+
+const MiB = 2 ** 20;
+const CONCURRENCY = 6;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function* randomChunks(size: number): AsyncGenerator<Uint8Array> {
+  for (let left = size; left > 0; left -= MiB) yield randomBytes(Math.min(MiB, left));
+}
+
+/** Every block CID of the DAG (interior nodes read from the store, leaves only listed). */
+async function allCids(root: CID, get: (c: CID) => Promise<Uint8Array>): Promise<CID[]> {
+  const out: CID[] = [];
+  const visit = async (cid: CID): Promise<void> => {
+    out.push(cid);
+    if (cid.code === RAW) return;
+    for (const child of decodeFileNode(cid, await get(cid)).children) await visit(child.cid);
+  };
+  await visit(root);
+  return out;
+}
+
+/** The yardstick: the same raw-block requests, bodies read and dropped, no hashing, no storing. */
+async function plainFetch(url: string, cids: CID[]): Promise<{ seconds: number; bytes: number }> {
+  const t0 = performance.now();
+  let next = 0;
+  let bytes = 0;
+  const worker = async (): Promise<void> => {
+    while (next < cids.length) {
+      const res = await fetch(`${url}/ipfs/${cids[next++]!}?format=raw`, { headers: { accept: 'application/vnd.ipld.raw' } });
+      bytes += (await res.arrayBuffer()).byteLength;
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  return { seconds: (performance.now() - t0) / 1000, bytes };
+}
+
+/** The gateway client alone (hedging, limits, one sha256 per block), bodies dropped: splits the cost. */
+async function clientOnly(url: string, cids: CID[]): Promise<number> {
+  const client = new GatewayClient({ gateways: [url], fetch: (i, init) => fetch(i, { ...init, cache: 'no-store' }) });
+  const t0 = performance.now();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < cids.length) await client.getBlock(cids[next++]!);
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  return (performance.now() - t0) / 1000;
+}
+
+async function verifiedLoad(url: string, root: CID): Promise<{ seconds: number; ttfbMs: number; store: MemoryModelStore; loader: Loader }> {
+  const store = new MemoryModelStore();
+  const loader = new Loader({ store });
+  const t0 = performance.now();
+  let ttfbMs = NaN;
+  await loader.load(root.toString(), {
+    gateways: [url], concurrency: CONCURRENCY,
+    onProgress: (e) => {
+      if (Number.isNaN(ttfbMs) && e.bytesDone > 0) ttfbMs = performance.now() - t0;
+    },
+  });
+  return { seconds: (performance.now() - t0) / 1000, ttfbMs, store, loader };
+}
+
+/**
+ * The gateway in its own process, as a real one would be: in this process its work would share
+ * one JS thread with the client's hashing and make the ratio measure the event loop instead.
+ */
+async function spawnGateway(storeDir: string): Promise<{ url: string; child: ChildProcess }> {
+  const script = `import { startGateway } from './src/store/gateway-server.ts';
+    const g = await startGateway({ store: ${JSON.stringify(storeDir)} }); console.log(g.url);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+  return { url: line.toString().trim(), child };
+}
+
+export async function run(args: string[]) {
+  const size = (args.includes('--quick') ? 32 : 256) * MiB;
+  const repeats = args.includes('--quick') ? 3 : 5;
+  const dir = await mkdtemp(join(tmpdir(), 'tabshard-bench-store-'));
+  let gw: { url: string; child: ChildProcess } | undefined;
+  try {
+    const blocks = openStore(dir);
+    const t0 = performance.now();
+    const { root } = await importFile(randomChunks(size), { rawLeaves: true, blockstore: blocks });
+    console.log(`published ${size / MiB} MiB of random bytes as ${root} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const cids = await allCids(root, (c) => blocks.get(c));
+    gw = await spawnGateway(dir);
+
+    // First byte: the header read a GGUF parse starts with (64 KiB), cold, through the loader.
+    const cold = new Loader({ store: new MemoryModelStore() });
+    const t1 = performance.now();
+    const head = await cold.readRange(root.toString(), 0, 64 * 1024, { gateways: [gw.url] });
+    const firstRangeMs = performance.now() - t1;
+    console.log(`first 64 KiB (cold, ${head.blocksFetched} blocks): ${firstRangeMs.toFixed(1)} ms`);
+
+    // Warm-up: the gateway's files in the page cache, sockets open, code compiled.
+    await plainFetch(gw.url, cids);
+    await verifiedLoad(gw.url, root);
+    const plain: number[] = [];
+    const client: number[] = [];
+    const loaded: number[] = [];
+    const ttfb: number[] = [];
+    let last: Awaited<ReturnType<typeof verifiedLoad>> | undefined;
+    for (let i = 0; i < repeats; i++) {
+      last = undefined; // let the previous run's blocks go before the next fills memory again
+      plain.push((await plainFetch(gw.url, cids)).seconds);
+      client.push(await clientOnly(gw.url, cids));
+      last = await verifiedLoad(gw.url, root);
+      loaded.push(last.seconds);
+      ttfb.push(last.ttfbMs);
+    }
+    const plainS = median(plain);
+    const loadS = median(loaded);
+    const ratio = loadS / plainS;
+    console.log(`plain fetch of ${cids.length} blocks: ${(size / MiB / plainS).toFixed(0)} MiB/s (median of ${repeats})`);
+    const clientS = median(client);
+    console.log(`gateway client alone (verify once, drop): ${(size / MiB / clientS).toFixed(0)} MiB/s = ${(clientS / plainS).toFixed(3)} x plain`);
+    console.log(`verified load into a blockstore: ${(size / MiB / loadS).toFixed(0)} MiB/s = ${(loadS / clientS).toFixed(3)} x client alone; first file byte after ${median(ttfb).toFixed(1)} ms`);
+    console.log(`verified load / plain fetch = ${ratio.toFixed(3)} (verification + storage cost ${(100 * (ratio - 1)).toFixed(1)}%, goal < 5%)`);
+
+    // Warm: everything stored, no gateway at all.
+    const { loader } = last!;
+    const w0 = performance.now();
+    const again = await loader.load(root.toString(), {});
+    const warmLoadMs = performance.now() - w0;
+    const r0 = performance.now();
+    const all = await loader.readRange(root.toString(), 0, size);
+    const warmReadS = (performance.now() - r0) / 1000;
+    if (all.blocksFetched !== 0 || again.blocksFetched !== 0) throw new Error('warm load touched the network');
+    console.log(`warm load() of the stored model: ${warmLoadMs.toFixed(1)} ms; warm read of the whole file: ${(size / 1e6 / warmReadS).toFixed(0)} MB/s`);
+    return {
+      bytes: size, blocks: cids.length, concurrency: CONCURRENCY, repeats,
+      firstRangeMs, ttfbMs: median(ttfb),
+      plainSeconds: plain, clientSeconds: client, loadSeconds: loaded, clientRatio: clientS / plainS, loadOverClient: loadS / clientS, ratio, overheadPercent: 100 * (ratio - 1),
+      warmLoadMs, warmReadMBps: size / 1e6 / warmReadS,
+    };
+  } finally {
+    gw?.child.kill();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
