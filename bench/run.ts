@@ -4,7 +4,8 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 const here = new URL('./', import.meta.url);
-const suites = readdirSync(here).filter((f) => f.endsWith('.ts') && !['run.ts', 'util.ts'].includes(f)).map((f) => f.slice(0, -3));
+// Files starting with '_' are helpers, not suites.
+const suites = readdirSync(here).filter((f) => f.endsWith('.ts') && f !== 'run.ts' && !f.startsWith('_')).map((f) => f.slice(0, -3));
 const [suite, ...rest] = process.argv.slice(2);
 if (!suite || !suites.includes(suite)) {
   console.error(`usage: npm run bench -- <${suites.join('|')}> [--out FILE]`);

@@ -11,10 +11,11 @@ import { openStore } from '../../store/fs-blockstore.ts';
 import { loadRegistry } from '../../store/publish.ts';
 import { resolve } from '../../store/registry.ts';
 import { createRangeSource } from '../../store/unixfs-range.ts';
-import type { GpuEnvironment } from '../../gpu/capabilities.ts';
 import { nodeGpuEnvironment } from '../../gpu/node.ts';
 import type { Backend } from '../backend.ts';
 import { createCpuBackend } from '../cpu/index.ts';
+import { createGpuBackend } from '../gpu/index.ts';
+import { probeCapabilities } from '../../gpu/capabilities.ts';
 
 export interface OpenedModel {
   file: GgufFile;
@@ -45,26 +46,10 @@ export async function openModel(spec: string, opts: { storeDir?: string; signal?
 
 export type BackendKind = 'cpu' | 'webgpu';
 
-interface GpuModule {
-  createGpuBackend(file: GgufFile, source: RangeSource, opts?: { env?: GpuEnvironment; signal?: AbortSignal; nCtx?: number }): Promise<Backend>;
-}
-
-async function importGpu(): Promise<GpuModule | undefined> {
-  // A variable specifier: the WebGPU backend may not exist in this checkout yet, and tsc must not
-  // resolve it statically.
-  const spec = '../gpu/index.ts';
-  try {
-    const mod = (await import(spec)) as Partial<GpuModule>;
-    return typeof mod.createGpuBackend === 'function' ? (mod as GpuModule) : undefined;
-  } catch (err) {
-    if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') return undefined;
-    throw err;
-  }
-}
-
 /**
- * `requested` undefined: WebGPU if the module loads and finds an adapter, else CPU (with a note).
- * 'webgpu': WebGPU; falls back to CPU only when the module is absent from this build (with a note).
+ * `requested` undefined: WebGPU when a hardware adapter is found, else CPU (with a note). A software
+ * adapter (SwiftShader: `isFallbackAdapter`) emulates the GPU on the CPU and is ~100x slower than
+ * the CPU backend for the same model, so it is used only when asked for with 'webgpu'.
  */
 export async function createBackend(
   requested: BackendKind | undefined, file: GgufFile, source: RangeSource,
@@ -72,17 +57,18 @@ export async function createBackend(
 ): Promise<Backend> {
   const note = opts.note ?? ((m: string) => process.stderr.write(`${m}\n`));
   if (requested !== 'cpu') {
-    const gpu = await importGpu();
-    if (!gpu) note('tabshard: the WebGPU backend is not available in this build; using the CPU backend');
-    else {
-      try {
-        const env = await nodeGpuEnvironment();
-        if (!env.gpu) throw new Error('no WebGPU implementation (npm webgpu) could be loaded');
-        return await gpu.createGpuBackend(file, source, { env, signal: opts.signal, nCtx: opts.nCtx });
-      } catch (err) {
-        if (requested === 'webgpu') throw err;
-        note(`tabshard: WebGPU unavailable (${(err as Error).name}: ${(err as Error).message}); using the CPU backend`);
+    try {
+      const env = await nodeGpuEnvironment();
+      const caps = await probeCapabilities(env);
+      if (!caps.webgpu) throw new Error(caps.message);
+      if (requested === undefined && caps.adapter?.isFallbackAdapter) {
+        note(`tabshard: the only WebGPU adapter is a software emulation (${caps.adapter.description || caps.adapter.architecture}); using the faster CPU backend (--backend webgpu to override)`);
+      } else {
+        return await createGpuBackend(file, source, { env, signal: opts.signal, nCtx: opts.nCtx });
       }
+    } catch (err) {
+      if (requested === 'webgpu') throw err;
+      note(`tabshard: WebGPU unavailable (${(err as Error).name}: ${(err as Error).message}); using the CPU backend`);
     }
   }
   return createCpuBackend(file, source, { signal: opts.signal, nCtx: opts.nCtx });

@@ -1,0 +1,130 @@
+// Engine speed side by side in one run: prefill and decode tokens/s per weight type, WebGPU
+// (Dawn in Node) and the CPU backend, on the fixture and on synthetic models with real shapes;
+// decode as a fraction of the bandwidth limit (copy bandwidth / weight bytes read per token); and
+// the JS heap's peak while a model streams from a file into GPU buffers.
+//   npm run bench -- engine [--quick] [--shape tinyllama|llama3.2-1b] [--layers N] [--types q2_k,q4_k]
+import { rmSync, writeFileSync } from 'node:fs';
+import { readGgufHeader } from '../src/formats/gguf-reader.ts';
+import { fileRangeSource } from '../src/formats/range-source-node.ts';
+import { GpuRuntime } from '../src/gpu/runtime.ts';
+import { nodeGpuEnvironment } from '../src/gpu/node.ts';
+import { prepareCopy } from '../src/gpu/kernels/copy.ts';
+import { timePass } from '../src/gpu/timing.ts';
+import { createGpuBackend } from '../src/engine/gpu/index.ts';
+import { createCpuBackend } from '../src/engine/cpu/index.ts';
+import type { Backend } from '../src/engine/backend.ts';
+import { ggmlTypeByName } from '../src/quant/ggml-types.ts';
+import { SHAPES, bytesPerToken, syntheticGguf } from './_synthetic.ts';
+
+const MiB = 2 ** 20;
+
+async function speed(be: Backend, prefill: number, decode: number) {
+  const toks = Array.from({ length: prefill }, (_, i) => (i * 7919) % be.config.nVocab);
+  let t = performance.now();
+  await be.forward(toks, 0);
+  const prefillTps = prefill / ((performance.now() - t) / 1000);
+  t = performance.now();
+  for (let i = 0; i < decode; i++) await be.forward([(i * 31) % be.config.nVocab], prefill + i);
+  const decodeTps = decode / ((performance.now() - t) / 1000);
+  return { prefillTps, decodeTps };
+}
+
+async function copyBandwidth(rt: GpuRuntime): Promise<number> {
+  const n = 64 * MiB;
+  const a = rt.pool.acquire(n, 'bench', 'a');
+  const b = rt.pool.acquire(n, 'bench', 'b');
+  const d = await prepareCopy(rt, a, b, n);
+  await timePass(rt, (p) => d.encode(p), 1);
+  const t = await timePass(rt, (p) => d.encode(p), 4);
+  rt.pool.destroy(a);
+  rt.pool.destroy(b);
+  return (2 * n) / t.seconds;
+}
+
+/** Peak of process.memoryUsage() fields, sampled while `fn` runs. */
+async function peakDuring<T>(fn: () => Promise<T>): Promise<{ value: T; heapUsed: number; arrayBuffers: number }> {
+  let heapUsed = 0;
+  let arrayBuffers = 0;
+  const sample = () => {
+    const m = process.memoryUsage();
+    heapUsed = Math.max(heapUsed, m.heapUsed);
+    arrayBuffers = Math.max(arrayBuffers, m.arrayBuffers);
+  };
+  const timer = setInterval(sample, 5);
+  try {
+    const value = await fn();
+    sample();
+    return { value, heapUsed, arrayBuffers };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+function arg(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+export async function run(args: string[]) {
+  const quick = args.includes('--quick');
+  const rt = await GpuRuntime.create(await nodeGpuEnvironment());
+  const copy = await copyBandwidth(rt);
+  console.log(`adapter ${rt.report.adapter?.description}; copy ${(copy / 1e9).toFixed(2)} GB/s`);
+  const out: Record<string, unknown>[] = [];
+
+  // 1. The fixture, both backends.
+  for (const name of quick ? ['q4_k', 'q2_k'] : ['f32', 'q8_0', 'q4_k', 'q3_k', 'q2_k']) {
+    const path = `test/fixtures/stories260K-pad256-${name}.gguf`;
+    const src = await fileRangeSource(path);
+    const file = await readGgufHeader(src);
+    for (const kind of ['webgpu', 'cpu'] as const) {
+      const be = kind === 'webgpu' ? await createGpuBackend(file, src, { runtime: rt, nCtx: 256 }) : await createCpuBackend(file, src, { nCtx: 256 });
+      const s = await speed(be, 16, quick ? 8 : 32);
+      be.dispose();
+      out.push({ model: `stories260K-${name}`, backend: kind, ...s });
+      console.log(`stories260K ${name} ${kind}: prefill ${s.prefillTps.toFixed(1)} tok/s, decode ${s.decodeTps.toFixed(1)} tok/s`);
+    }
+    await src.close();
+  }
+
+  // 2. Synthetic real shapes (fewer layers on a CPU-emulated adapter; say so in the result).
+  const shapeName = arg(args, '--shape') ?? 'llama3.2-1b';
+  const base = SHAPES[shapeName];
+  const layers = Number(arg(args, '--layers') ?? (rt.report.adapter?.isFallbackAdapter ? 2 : base.nLayer));
+  const vocab = Number(arg(args, '--vocab') ?? (rt.report.adapter?.isFallbackAdapter ? 32000 : base.nVocab));
+  const shape = { ...base, nLayer: layers, nVocab: vocab };
+  for (const tname of (arg(args, '--types') ?? (quick ? 'q2_k,q4_k' : 'q2_k,q3_k,q4_k,q8_0')).split(',')) {
+    const type = ggmlTypeByName(tname)!.id;
+    const path = `/tmp/tabshard-synthetic-${shapeName}-${layers}-${tname}.gguf`;
+    writeFileSync(path, syntheticGguf(shape, type));
+    const src = await fileRangeSource(path);
+    const file = await readGgufHeader(src);
+    const largest = Math.max(...file.tensors.map((t) => t.byteSize));
+    const { value: be, heapUsed, arrayBuffers } = await peakDuring(() => createGpuBackend(file, src, { runtime: rt, nCtx: 256 }));
+    const s = await speed(be, 16, quick ? 4 : 8);
+    const perToken = bytesPerToken(file);
+    const limit = copy / perToken;
+    const row = {
+      model: `${shapeName} (${layers} layers, vocab ${vocab})`,
+      type: tname,
+      backend: 'webgpu',
+      fileBytes: src.size,
+      weightBytesPerToken: perToken,
+      ...s,
+      bandwidthLimitTps: limit,
+      fractionOfLimit: s.decodeTps / limit,
+      load: { largestTensorBytes: largest, peakHeapUsed: heapUsed, peakArrayBuffers: arrayBuffers },
+    };
+    out.push(row);
+    console.log(
+      `${row.model} ${tname}: prefill ${s.prefillTps.toFixed(2)} tok/s, decode ${s.decodeTps.toFixed(2)} tok/s = ${(100 * row.fractionOfLimit).toFixed(0)}% of the copy-bandwidth limit (${limit.toFixed(2)} tok/s); ` +
+        `load peak ArrayBuffers ${(arrayBuffers / MiB).toFixed(0)} MiB for a ${(src.size / MiB).toFixed(0)} MiB file (largest tensor ${(largest / MiB).toFixed(0)} MiB)`,
+    );
+    be.dispose();
+    await src.close();
+    rmSync(path);
+  }
+  const result = { adapter: rt.report.adapter, copyBytesPerSecond: copy, runs: out };
+  rt.destroy();
+  return result;
+}
