@@ -1,0 +1,37 @@
+// What the coordinator and a participant say to each other. Every message is structured-cloneable
+// (plain objects, numbers, strings, ArrayBuffers), so a MessagePort / BroadcastChannel link posts
+// them as they are and a data-channel link needs only to JSON the small ones and chunk the frames
+// (frames.ts). Activations always travel as encoded frames, never as bare typed arrays.
+
+export type ShardRequest =
+  /** Hold layers [from, to) (weights loaded, KV empty); replaces whatever was held. */
+  | { readonly op: 'load'; readonly from: number; readonly to: number }
+  /** Run the frame's layers on its hidden states at its positions; answer with a frame (same seq). */
+  | { readonly op: 'layers'; readonly frame: ArrayBuffer }
+  /** Forget KV entries at positions >= pos. */
+  | { readonly op: 'truncate'; readonly pos: number }
+  | { readonly op: 'ping' };
+
+export type ShardResponse =
+  | { readonly op: 'loaded'; readonly from: number; readonly to: number; readonly memoryBytes: number }
+  | { readonly op: 'layers'; readonly frame: ArrayBuffer }
+  | { readonly op: 'truncated'; readonly pos: number }
+  | { readonly op: 'pong' }
+  /** The participant's own error, name and message kept (e.g. ContextOverflowError). */
+  | { readonly op: 'error'; readonly name: string; readonly message: string };
+
+/** Why a link closed: the participant said goodbye, or the channel went away. */
+export type CloseReason = 'bye' | 'closed';
+
+/**
+ * One participant as the coordinator sees it. `call` resolves with the participant's answer or
+ * rejects when the channel fails or `signal` aborts (the coordinator aborts on its own timeouts);
+ * answers to aborted calls are dropped by the link. `onClose` fires once, at most, and returns an
+ * unsubscribe function.
+ */
+export interface ParticipantLink {
+  readonly id: string;
+  call(req: ShardRequest, signal: AbortSignal): Promise<ShardResponse>;
+  onClose(cb: (reason: CloseReason) => void): () => void;
+  close(): void;
+}
