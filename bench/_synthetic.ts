@@ -58,8 +58,44 @@ export function syntheticGguf(shape: Shape, type: number, seed = 7): Uint8Array 
     kv('llama.rope.dimension_count', U32, hd),
     kv('llama.attention.layer_norm_rms_epsilon', GgufValueType.F32, 1e-5),
     kv('llama.rope.freq_base', GgufValueType.F32, 10000),
+    ...syntheticVocab(shape.nVocab),
   ];
   return writeGguf({ metadata, tensors });
+}
+
+/**
+ * A SentencePiece-style vocabulary llama.cpp accepts: control tokens, the 256 byte tokens, '▁', the
+ * prefixes '▁a'..'▁z', then fillers '▁<letter><n>'. Filler scores fall with the id, and the
+ * prefixes exist, so text tokenizes into real pieces rather than bytes (see ANCHORS.md).
+ */
+function syntheticVocab(n: number): GgufKV[] {
+  const tokens: string[] = ['<unk>', '<s>', '</s>'];
+  const types: number[] = [2, 3, 3];
+  for (let b = 0; b < 256; b++) {
+    tokens.push(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
+    types.push(6);
+  }
+  tokens.push('\u2581');
+  types.push(1);
+  for (let c = 0; c < 26; c++) {
+    tokens.push(`\u2581${String.fromCharCode(97 + c)}`);
+    types.push(1);
+  }
+  for (let i = 0; tokens.length < n; i++) {
+    tokens.push(`\u2581${String.fromCharCode(97 + (i % 26))}${Math.floor(i / 26)}`);
+    types.push(1);
+  }
+  const scores = new Float32Array(n).map((_, i) => (i < 259 ? 0 : -(i - 259)));
+  const arr = (itemType: number, values: GgufKV['value']) => ({ itemType, values }) as unknown as GgufKV['value'];
+  return [
+    kv('tokenizer.ggml.model', GgufValueType.STRING, 'llama'),
+    kv('tokenizer.ggml.tokens', GgufValueType.ARRAY, arr(GgufValueType.STRING, tokens as unknown as GgufKV['value'])),
+    kv('tokenizer.ggml.scores', GgufValueType.ARRAY, arr(GgufValueType.F32, scores as unknown as GgufKV['value'])),
+    kv('tokenizer.ggml.token_type', GgufValueType.ARRAY, arr(GgufValueType.I32, Int32Array.from(types) as unknown as GgufKV['value'])),
+    kv('tokenizer.ggml.bos_token_id', GgufValueType.U32, 1),
+    kv('tokenizer.ggml.eos_token_id', GgufValueType.U32, 2),
+    kv('tokenizer.ggml.unknown_token_id', GgufValueType.U32, 0),
+  ];
 }
 
 /** Weight bytes one decoded token reads: every layer matrix once, plus the output head. */
