@@ -13,18 +13,33 @@ export interface GgufSummary {
   tensorTypes: Record<string, number>;
 }
 
+/** One file of a directory entry: its own UnixFS file DAG inside the directory's. */
+export interface RegistryFile {
+  cid: string;
+  size: number;
+  /** sha256 of the file, hex. */
+  sha256: string;
+}
+
 export interface RegistryEntry {
   name: string;
   version: string;
-  /** Root CID of the file's UnixFS DAG. */
+  /** Root CID of the file's UnixFS DAG (of the directory's, for a directory entry). */
   cid: string;
+  /** Bytes of the file (of all files, for a directory). */
   size: number;
-  /** sha256 of the whole file, hex. */
+  /** sha256 of the whole file, hex; for a directory, of its listing (see publish-dir.ts). */
   sha256: string;
-  format: 'gguf' | 'raw';
+  format: 'gguf' | 'raw' | 'onnx';
   tags: string[];
   publishedAt: string;
   gguf?: GgufSummary;
+  /** Absent for a single file; 'transformers.js' for a model folder published as a UnixFS directory. */
+  kind?: 'transformers.js';
+  /** Pipeline tasks the folder serves, e.g. ['text-generation'] (directory entries). */
+  tasks?: string[];
+  /** Path inside the directory ('onnx/model.onnx') → file (directory entries). */
+  files?: Record<string, RegistryFile>;
 }
 
 export interface Registry {
@@ -126,8 +141,24 @@ function validateEntry(e: RegistryEntry): void {
   if (typeof e.cid !== 'string' || e.cid.length < 10) throw bad('cid');
   if (!Number.isSafeInteger(e.size) || e.size < 0) throw bad('size');
   if (typeof e.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(e.sha256)) throw bad('sha256');
-  if (e.format !== 'gguf' && e.format !== 'raw') throw bad('format');
+  if (e.format !== 'gguf' && e.format !== 'raw' && e.format !== 'onnx') throw bad('format');
+  if (e.kind !== undefined) validateDirectory(e, bad);
   if (!Array.isArray(e.tags) || e.tags.some((t) => typeof t !== 'string' || !TAG.test(t))) throw bad('tags');
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+function validateDirectory(e: RegistryEntry, bad: (what: string) => RegistryError): void {
+  if (e.kind !== 'transformers.js') throw bad('kind');
+  if (!Array.isArray(e.tasks) || e.tasks.some((t) => typeof t !== 'string')) throw bad('tasks');
+  if (typeof e.files !== 'object' || e.files === null || Object.keys(e.files).length === 0) throw bad('files');
+  for (const [path, f] of Object.entries(e.files)) {
+    // Relative, '/'-separated, no '.'/'..' segments: a path never escapes the directory.
+    if (path.split('/').some((seg) => seg === '' || seg === '.' || seg === '..')) throw bad(`file path ${JSON.stringify(path)}`);
+    if (typeof f?.cid !== 'string' || f.cid.length < 10 || !Number.isSafeInteger(f.size) || f.size < 0 || !SHA256.test(f.sha256)) {
+      throw bad(`file ${JSON.stringify(path)}`);
+    }
+  }
 }
 
 export function exportRegistry(registry: Registry): string {

@@ -1,11 +1,14 @@
-// `tabshard publish FILE --name NAME --version SEMVER [--tag T]... [--store DIR] [--cidv0]`:
+// `tabshard publish FILE|DIR --name NAME --version SEMVER [--tag T]... [--task T]... [--store DIR] [--cidv0]`:
 // import a model into the local store, write its CAR, add it to the registry; prints the entry.
+// A directory (a transformers.js model folder) becomes one UnixFS directory entry listing its files.
+import { statSync } from 'node:fs';
 import { parse } from '../args.ts';
 import { publish, type PublishProgress } from '../../store/publish.ts';
+import { publishDir } from '../../store/publish-dir.ts';
 
 export const summary = 'import a model file into the local store, write its CAR and registry entry';
 
-const usage = 'tabshard publish FILE --name NAME --version SEMVER [--tag T]... [--store DIR] [--cidv0]';
+const usage = 'tabshard publish FILE|DIR --name NAME --version SEMVER [--tag T]... [--task T]... [--store DIR] [--cidv0]';
 
 function human(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -44,6 +47,7 @@ export async function run(args: string[]): Promise<number> {
       name: { type: 'string' },
       version: { type: 'string' },
       tag: { type: 'string', multiple: true },
+      task: { type: 'string', multiple: true },
       store: { type: 'string' },
       cidv0: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -62,15 +66,17 @@ export async function run(args: string[]): Promise<number> {
   const onSigint = () => ac.abort();
   process.once('SIGINT', onSigint);
   try {
-    const result = await publish(positionals[0]!, {
+    const common = {
       name: values.name,
       version: values.version,
       tags: values.tag ?? [],
       storeDir: values.store ?? '.store',
       rawLeaves: values.cidv0 !== true,
       signal: ac.signal,
-      onProgress: process.stderr.isTTY ? progressBar() : undefined,
-    });
+    };
+    const result = statSync(positionals[0]!).isDirectory()
+      ? await publishDir(positionals[0]!, { ...common, tasks: values.task })
+      : await publish(positionals[0]!, { ...common, onProgress: process.stderr.isTTY ? progressBar() : undefined });
     console.log(JSON.stringify({ ...result.entry, car: result.carPath, registry: result.registryPath }, null, 2));
     return 0;
   } finally {
