@@ -1,7 +1,8 @@
 // Side by side in one page: tabshard's WebGPU engine and wllama (llama.cpp in WASM, CPU threads)
 // on the same GGUF bytes: 16-token prefill then 32 greedy decode steps, as ANCHORS.md measured
 // wllama. ?model=URL&threads=2&decode=32. Results in window.__peers (read by bench/peers.ts).
-import { Wllama } from '@wllama/wllama';
+// The package has no exports map and ships its TS sources at the root; use its built ESM.
+import { Wllama } from '@wllama/wllama/esm/index.js';
 import wllamaWasm from '@wllama/wllama/esm/wasm/wllama.wasm?url';
 import { parseGguf } from '../../src/formats/gguf-reader.ts';
 import { bytesSource } from '../../src/formats/range-source.ts';
