@@ -11,11 +11,16 @@ import { SHAPES, syntheticGguf } from './_synthetic.ts';
 
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.gguf': 'application/octet-stream', '.json': 'application/json' };
 
+// Synthetic models live outside dist/ (a concurrent `vite build` empties dist/).
+const MODELS = '/tmp/tabshard-bench-models';
+
 function serveIsolated(dir: string) {
   const root = resolve(dir);
   const server = createServer((req, res) => {
-    const path = resolve(join(root, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)));
-    if (!path.startsWith(root) || !existsSync(path) || statSync(path).isDirectory()) {
+    const url = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const base = url.startsWith('/bench-models/') ? MODELS : root;
+    const path = resolve(join(base, url.replace(/^\/bench-models\//, '/')));
+    if (!path.startsWith(base) || !existsSync(path) || statSync(path).isDirectory()) {
       res.statusCode = 404;
       res.end();
       return;
@@ -37,12 +42,12 @@ export async function run(args: string[]) {
   if (!existsSync('dist/bench/pages/peers.html')) throw new Error('run `npm run build` first');
   const models: string[] = ['models/stories260K.gguf'];
   const shape = arg(args, '--shape');
-  mkdirSync('dist/bench-models', { recursive: true });
+  mkdirSync(MODELS, { recursive: true });
   if (shape) {
     const layers = Number(arg(args, '--layers') ?? SHAPES[shape].nLayer);
     for (const t of (arg(args, '--types') ?? 'q4_k,q2_k').split(',')) {
       const name = `bench-models/${shape}-${layers}L-${t}.gguf`;
-      writeFileSync(`dist/${name}`, syntheticGguf({ ...SHAPES[shape], nLayer: layers }, ggmlTypeByName(t)!.id));
+      writeFileSync(`${MODELS}/${name.slice('bench-models/'.length)}`, syntheticGguf({ ...SHAPES[shape], nLayer: layers }, ggmlTypeByName(t)!.id));
       models.push(name);
     }
   }
@@ -66,7 +71,7 @@ export async function run(args: string[]) {
   } finally {
     await browser.close();
     srv.close();
-    rmSync('dist/bench-models', { recursive: true, force: true });
+    rmSync(MODELS, { recursive: true, force: true });
   }
   return results;
 }
