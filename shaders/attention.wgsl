@@ -1,19 +1,56 @@
-// Causal grouped-query attention over the KV cache (f32 cache; compressed modes come with the
-// KV-cache work). One workgroup per (token, query head): query row t (position pos0 + t) attends
-// to cache positions 0..pos0+t of KV head h / group. Scores go to a scratch row S (one per
-// workgroup, n_ctx long) in three phases: scores + max, exp + sum, weighted sum of V.
-//   Q [n_tok][n_head * head_dim]   K, V cache [n_ctx][n_head_kv * head_dim]   O like Q
+// Causal grouped-query attention over a layer's KV cache, reading the cache in its stored form
+// (src/engine/kv/layout.ts): positions < q0 are quantized rows, dequantized here element by element
+// (no full-precision copy of the cache exists); q0..pos0-1 are in the ring (f16 pairs, or f32 words
+// with RING_F32); the batch's own positions pos0.. come from its f32 rows KN / VN.
+// One workgroup per (token, query head): query row t (position pos0 + t) attends to positions
+// 0..pos0+t of KV head h / group. Scores go to a scratch row S (one per workgroup, n_ctx long) in
+// three phases: scores + max, exp + sum, weighted sum of V.
+//   Q [n_tok][n_head * head_dim_k]   KN, VN [n_tok][n_head_kv * head_dim]   O [n_tok][n_head * head_dim_v]
 
 override WG: u32 = 64;
 
 @group(0) @binding(0) var<storage, read> Q: array<f32>;
-@group(0) @binding(1) var<storage, read> K: array<f32>;
-@group(0) @binding(2) var<storage, read> V: array<f32>;
-@group(0) @binding(3) var<storage, read_write> S: array<f32>;
-@group(0) @binding(4) var<storage, read_write> O: array<f32>;
-@group(0) @binding(5) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> KC: array<u32>;
+@group(0) @binding(2) var<storage, read> VC: array<u32>;
+@group(0) @binding(3) var<storage, read> KN: array<f32>;
+@group(0) @binding(4) var<storage, read> VN: array<f32>;
+@group(0) @binding(5) var<storage, read_write> S: array<f32>;
+@group(0) @binding(6) var<storage, read_write> O: array<f32>;
+@group(0) @binding(7) var<uniform> params: Params;
+
+//#include kv_codes
 
 var<workgroup> red: array<f32, WG>;
+
+fn k_at(p: u32, c: u32) -> f32 {
+  if (p >= params.pos0) { return KN[(p - params.pos0) * params.k_dim + c]; }
+  if (p < params.q0) {
+    let i = c % params.k_group;
+    let base = p * params.k_row_words + (c / params.k_group) * params.k_group_words;
+    return kv_deq(KC[base], kv_code(params.bits, i, KC[base + 1u + kv_lo_word(params.bits, i)], KC[base + 1u + kv_hi_word(params.bits, params.k_group, i)]));
+  }
+  let o = params.k_ring_off + (p % params.ring_slots) * params.k_ring_row_words;
+  //#if RING_F32
+  return bitcast<f32>(KC[o + c]);
+  //#else
+  return kv_half(KC[o + c / 2u], c);
+  //#endif
+}
+
+fn v_at(p: u32, c: u32) -> f32 {
+  if (p >= params.pos0) { return VN[(p - params.pos0) * params.v_dim + c]; }
+  if (p < params.q0) {
+    let i = c % params.v_group;
+    let base = p * params.v_row_words + (c / params.v_group) * params.v_group_words;
+    return kv_deq(VC[base], kv_code(params.bits, i, VC[base + 1u + kv_lo_word(params.bits, i)], VC[base + 1u + kv_hi_word(params.bits, params.v_group, i)]));
+  }
+  let o = params.v_ring_off + (p % params.ring_slots) * params.v_ring_row_words;
+  //#if RING_F32
+  return bitcast<f32>(VC[o + c]);
+  //#else
+  return kv_half(VC[o + c / 2u], c);
+  //#endif
+}
 
 fn wg_max(v: f32, lid: u32) -> f32 {
   red[lid] = v;
@@ -51,15 +88,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let dv = params.head_dim_v;
   let q_off = t * params.n_head * dk + h * dk;
   let s_off = g * params.n_ctx;
-  let k_stride = params.n_head_kv * dk;
-  let v_stride = params.n_head_kv * dv;
 
   var m = -3.4e38;
   if (ok) {
     for (var j = lid; j < n_kv; j += WG) {
-      let k_off = j * k_stride + kvh * dk;
       var s = 0.0;
-      for (var d = 0u; d < dk; d++) { s += Q[q_off + d] * K[k_off + d]; }
+      for (var d = 0u; d < dk; d++) { s += Q[q_off + d] * k_at(j, kvh * dk + d); }
       s *= params.scale;
       S[s_off + j] = s;
       m = max(m, s);
@@ -80,7 +114,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let inv = 1.0 / l;
     for (var d = lid; d < dv; d += WG) {
       var acc = 0.0;
-      for (var j = 0u; j < n_kv; j++) { acc += S[s_off + j] * V[j * v_stride + kvh * dv + d]; }
+      for (var j = 0u; j < n_kv; j++) { acc += S[s_off + j] * v_at(j, kvh * dv + d); }
       O[t * params.n_head * dv + h * dv + d] = acc * inv;
     }
   }

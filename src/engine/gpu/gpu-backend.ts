@@ -1,12 +1,15 @@
 // The WebGPU backend: the llama graph as WGSL dispatches over weights kept quantized on the GPU,
-// with an f32 KV cache on the GPU. One forward call encodes every dispatch into one compute pass
+// with a KV cache on the GPU in one of the modes of src/engine/kv (f32, f16, q8/q4/q3/q2). One forward call encodes every dispatch into one compute pass
 // and one submit; the only readback is the logits (or hidden states at a slice boundary).
 import type { GpuRuntime } from '../../gpu/runtime.ts';
 import type { PreparedDispatch } from '../../gpu/dispatch.ts';
 import { prepareGetRows, prepareMatmulQ, prepareMatvecQ } from '../../gpu/kernels/matmul-q.ts';
 import type { QuantTensor } from '../../gpu/kernels/quant-tensor.ts';
 import type { Backend, LlamaConfig, MemoryReport } from '../backend.ts';
-import { add, attention, rmsnorm, rope, ropeTable, siluMul } from './ops.ts';
+import { add, rmsnorm, rope, ropeTable, siluMul } from './ops.ts';
+import { resolveKvLayout, type KvLayout, type KvOptions } from '../kv/layout.ts';
+import { GpuKvCache } from '../kv/gpu-cache.ts';
+import { prepareKvAttention, prepareRotate } from '../kv/gpu-kv.ts';
 import type { ModelWeights } from './weights.ts';
 import { ContextOverflowError } from '../errors.ts';
 
@@ -14,9 +17,12 @@ export interface GpuBackendOptions {
   layerRange: readonly [number, number];
   /** Tokens per prefill batch (scratch buffers are sized for it). */
   batch?: number;
+  /** KV cache mode, group and window (default f16; 'f32' is exact, for reference comparisons). */
+  kv?: KvOptions;
 }
 
-type Scratch = Record<'x' | 'xn' | 'q' | 'att' | 'o' | 'g' | 'u' | 'scores' | 'tok' | 'rope', GPUBuffer>;
+type Scratch = Record<'x' | 'xn' | 'q' | 'kn' | 'vn' | 'att' | 'o' | 'g' | 'u' | 'scores' | 'tok' | 'rope', GPUBuffer>;
+type Step = Promise<PreparedDispatch | PreparedDispatch[]>;
 
 export class GpuBackend implements Backend {
   readonly kind = 'webgpu' as const;
@@ -25,8 +31,9 @@ export class GpuBackend implements Backend {
   readonly rt: GpuRuntime;
   private readonly w: ModelWeights;
   private readonly batch: number;
-  private readonly kCache = new Map<number, GPUBuffer>();
-  private readonly vCache = new Map<number, GPUBuffer>();
+  /** The KV cache's resolved layout (mode, groups, window, words). */
+  readonly kvLayout: KvLayout;
+  private readonly kv: GpuKvCache;
   private readonly s: Scratch;
   private logits: GPUBuffer | undefined;
   private disposed = false;
@@ -44,6 +51,8 @@ export class GpuBackend implements Backend {
       x: f(B * c.nEmbd, 'x'),
       xn: f(B * Math.max(c.nEmbd, c.nHead * c.headDimV), 'xn'),
       q: f(B * c.nHead * c.headDimK, 'q'),
+      kn: f(B * c.nHeadKv * c.headDimK, 'k.new'),
+      vn: f(B * c.nHeadKv * c.headDimV, 'v.new'),
       att: f(B * c.nHead * c.headDimV, 'att'),
       o: f(B * c.nEmbd, 'o'),
       g: f(B * c.nFf, 'g'),
@@ -52,10 +61,8 @@ export class GpuBackend implements Backend {
       tok: f(B, 'tokens'),
       rope: rt.pool.upload(ropeTable(c.nCtx, c.ropeDim, c.ropeBase, c.ropeScale), 'scratch', 'rope'),
     };
-    for (let l = opts.layerRange[0]; l < opts.layerRange[1]; l++) {
-      this.kCache.set(l, rt.pool.acquire(c.nCtx * c.nHeadKv * c.headDimK * 4, 'kv', `k${l}`));
-      this.vCache.set(l, rt.pool.acquire(c.nCtx * c.nHeadKv * c.headDimV * 4, 'kv', `v${l}`));
-    }
+    this.kvLayout = resolveKvLayout(opts.kv, c);
+    this.kv = new GpuKvCache(rt, this.kvLayout, opts.layerRange);
   }
 
   private mm(w: QuantTensor, x: GPUBuffer, y: GPUBuffer, nTok: number, o: { xOffset?: number; yOffset?: number; yStride?: number } = {}): Promise<PreparedDispatch> {
@@ -63,8 +70,8 @@ export class GpuBackend implements Backend {
     return prepareMatmulQ(this.rt, w, x, y, nTok, { xOffset: o.xOffset, yOffset: o.yOffset, xStride: w.cols, yStride: o.yStride ?? w.rows });
   }
 
-  private async run(steps: Promise<PreparedDispatch>[]): Promise<void> {
-    const ds = await Promise.all(steps);
+  private async run(steps: Step[]): Promise<void> {
+    const ds = (await Promise.all(steps)).flat();
     const enc = this.rt.device.createCommandEncoder({ label: 'forward' });
     const pass = enc.beginComputePass({ label: 'forward' });
     for (const d of ds) d.encode(pass);
@@ -85,7 +92,7 @@ export class GpuBackend implements Backend {
     if (pos + nTok > this.config.nCtx) throw new ContextOverflowError(pos + nTok, this.config.nCtx);
   }
 
-  private embedSteps(tokens: ArrayLike<number>): Promise<PreparedDispatch>[] {
+  private embedSteps(tokens: ArrayLike<number>): Step[] {
     const w = this.w.embed;
     if (!w) throw new Error('this backend does not hold the embedding');
     const ids = Uint32Array.from(tokens as ArrayLike<number>);
@@ -94,35 +101,43 @@ export class GpuBackend implements Backend {
     return [prepareGetRows(this.rt, w, this.s.tok, this.s.x, ids.length)];
   }
 
-  private layerSteps(l: number, nTok: number, pos: number): Promise<PreparedDispatch>[] {
+  private layerSteps(l: number, nTok: number, pos: number): Step[] {
     const c = this.config;
     const L = this.w.layers.get(l);
     if (!L) throw new RangeError(`layer ${l} is not held by this backend (range ${this.layerRange.join('..')})`);
     const rt = this.rt;
     const s = this.s;
-    const k = this.kCache.get(l)!;
-    const v = this.vCache.get(l)!;
     const kvK = c.nHeadKv * c.headDimK;
     const kvV = c.nHeadKv * c.headDimV;
     const ropeArgs = { rows: nTok, pos0: pos, table: s.rope, ropeDim: c.ropeDim };
+    // q0 first: store() advances the layer's quantized count for the next batch.
+    const q0 = this.kv.q0(l, pos);
+    const rot = this.kvLayout.rotate;
+    const rotate = (x: GPUBuffer, nHead: number, headDim: number): Step[] => (rot ? [prepareRotate(rt, x, { rows: nTok, nHead, headDim })] : []);
     return [
       rmsnorm(rt, s.x, L.attnNorm, s.xn, nTok, c.nEmbd, c.normEps),
       this.mm(L.q, s.xn, s.q, nTok),
-      // K and V land directly in the cache rows of their positions.
-      this.mm(L.k, s.xn, k, nTok, { yOffset: pos * kvK, yStride: kvK }),
-      this.mm(L.v, s.xn, v, nTok, { yOffset: pos * kvV, yStride: kvV }),
+      // The batch's K and V stay in f32 scratch for its own attention, then go to the cache.
+      this.mm(L.k, s.xn, s.kn, nTok, { yStride: kvK }),
+      this.mm(L.v, s.xn, s.vn, nTok, { yStride: kvV }),
       rope(rt, s.q, { ...ropeArgs, nHead: c.nHead, headDim: c.headDimK }),
-      rope(rt, k, { ...ropeArgs, nHead: c.nHeadKv, headDim: c.headDimK, offset: pos * kvK, stride: kvK }),
-      attention(rt, s.q, k, v, s.scores, s.att, {
+      rope(rt, s.kn, { ...ropeArgs, nHead: c.nHeadKv, headDim: c.headDimK }),
+      ...rotate(s.q, c.nHead, c.headDimK),
+      ...rotate(s.kn, c.nHeadKv, c.headDimK),
+      ...rotate(s.vn, c.nHeadKv, c.headDimV),
+      prepareKvAttention(rt, this.kvLayout, { q: s.q, kc: this.kv.k.get(l)!, vc: this.kv.v.get(l)!, kn: s.kn, vn: s.vn, scores: s.scores, o: s.att }, {
         nTok,
         nHead: c.nHead,
         nHeadKv: c.nHeadKv,
         headDimK: c.headDimK,
         headDimV: c.headDimV,
         pos0: pos,
-        nCtx: c.nCtx,
+        q0,
+        scoreRow: c.nCtx,
         scale: 1 / Math.sqrt(c.headDimK),
       }),
+      this.kv.store(l, pos, nTok, s.kn, s.vn),
+      ...rotate(s.att, c.nHead, c.headDimV),
       this.mm(L.o, s.att, s.o, nTok),
       add(rt, s.x, s.o, nTok * c.nEmbd),
       rmsnorm(rt, s.x, L.ffnNorm, s.xn, nTok, c.nEmbd, c.normEps),
@@ -134,7 +149,7 @@ export class GpuBackend implements Backend {
     ];
   }
 
-  private headSteps(nTok: number, all: boolean): Promise<PreparedDispatch>[] {
+  private headSteps(nTok: number, all: boolean): Step[] {
     const c = this.config;
     if (!this.w.output || !this.w.outputNorm) throw new Error('this backend does not hold the output head');
     const rows = all ? nTok : 1;
@@ -190,7 +205,7 @@ export class GpuBackend implements Backend {
     const out: Float32Array[] = [];
     for (const [i, j] of this.chunks(nTok)) {
       this.upload(this.s.x, hidden.subarray(i * E, j * E));
-      const steps: Promise<PreparedDispatch>[] = [];
+      const steps: Step[] = [];
       for (let l = from; l < to; l++) steps.push(...this.layerSteps(l, j - i, pos + i));
       await this.run(steps);
       out.push(new Float32Array(await this.rt.read(this.s.x, (j - i) * E * 4)));
@@ -211,21 +226,28 @@ export class GpuBackend implements Backend {
     return concat(out);
   }
 
-  truncate(_pos: number): void {
-    // The f32 cache is overwritten in place and attention reads only positions < pos0 + t, so
-    // forgetting positions needs no GPU work: the caller simply continues from `pos`.
+  truncate(pos: number): void {
+    // Entries are overwritten in place and attention reads only positions < pos0 + t; the one
+    // piece of state is how many positions are quantized, which must not exceed `pos`.
+    this.kv.truncate(pos);
   }
 
+  /** Benchmarks only: decode at position n without prefilling 0..n-1 (see GpuKvCache.assumeFilled). */
+  kvAssumeFilled(n: number): void {
+    this.kv.assumeFilled(n);
+  }
+
+  /** kv: this backend's cache buffers as allocated; weights and scratch: the runtime's pool. */
   memory(): MemoryReport {
     const u = this.rt.pool.usage();
-    return { weights: u.weights, kv: u.kv, scratch: u.scratch + u.io };
+    return { weights: u.weights, kv: this.kv.bytes(), scratch: u.scratch + u.io };
   }
 
   /** Free this backend's buffers only: the runtime may be shared with other models. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    const bufs = new Set<GPUBuffer>([...Object.values(this.s), ...this.kCache.values(), ...this.vCache.values()]);
+    const bufs = new Set<GPUBuffer>([...Object.values(this.s), ...this.kv.buffers()]);
     if (this.logits) bufs.add(this.logits);
     const w = this.w;
     const mats = [w.embed, w.output, ...[...w.layers.values()].flatMap((L) => [L.q, L.k, L.v, L.o, L.gate, L.up, L.down])];

@@ -6,8 +6,10 @@ import type { GpuEnvironment } from '../../gpu/capabilities.ts';
 import { configFromGguf } from '../config.ts';
 import { GpuBackend } from './gpu-backend.ts';
 import { loadWeights } from './weights.ts';
+import type { KvOptions } from '../kv/layout.ts';
 
 export { GpuBackend } from './gpu-backend.ts';
+export type { KvMode, KvOptions } from '../kv/layout.ts';
 
 export interface GpuBackendCreateOptions {
   /** An existing runtime (shared by several models/widgets); otherwise one is made from `env`. */
@@ -23,6 +25,8 @@ export interface GpuBackendCreateOptions {
   maxBindingBytes?: number;
   /** Override the context length (KV cache size); default min(model's, 2048). */
   nCtx?: number;
+  /** KV cache: mode (f32 | f16 | q8 | q4 | q3 | q2; default f16), group and window (src/engine/kv/layout.ts). */
+  kv?: KvOptions;
   signal?: AbortSignal;
   onProgress?: (p: { tensor: string; bytesDone: number; bytesTotal: number }) => void;
 }
@@ -49,5 +53,5 @@ export async function createGpuBackend(file: GgufFile, source: RangeSource, opts
       opts.onProgress?.({ tensor, bytesDone: done, bytesTotal: total });
     },
   });
-  return new GpuBackend(rt, config, weights, { layerRange: range, batch: opts.batch });
+  return new GpuBackend(rt, config, weights, { layerRange: range, batch: opts.batch, kv: opts.kv });
 }

@@ -1,5 +1,5 @@
-// TS side of shaders/ops.wgsl and shaders/attention.wgsl: one uniform layout per file (defined
-// once, here), one prepare function per operator.
+// TS side of shaders/ops.wgsl: one uniform layout (defined once, here), one prepare function per
+// operator. Attention reads the KV cache in its stored form and lives with it in src/engine/kv.
 import type { GpuRuntime } from '../../gpu/runtime.ts';
 import { prepareDispatch, type Binding, type PreparedDispatch } from '../../gpu/dispatch.ts';
 import type { KernelVariant } from '../../gpu/pipelines.ts';
@@ -17,17 +17,6 @@ const OPS: UniformLayout = [
   ['pos0', 'u32'],
 ];
 const OPS_ZERO = { rows: 0, n: 0, in_offset: 0, in_stride: 0, eps: 0, rope_dim: 0, n_head: 0, head_dim: 0, pos0: 0 };
-
-const ATTN: UniformLayout = [
-  ['n_tok', 'u32'],
-  ['n_head', 'u32'],
-  ['n_head_kv', 'u32'],
-  ['head_dim_k', 'u32'],
-  ['head_dim_v', 'u32'],
-  ['pos0', 'u32'],
-  ['n_ctx', 'u32'],
-  ['scale', 'f32'],
-];
 
 const WG = 64;
 
@@ -98,29 +87,4 @@ export function siluMul(rt: GpuRuntime, g: GPUBuffer, u: GPUBuffer, n: number): 
 
 export function add(rt: GpuRuntime, a: GPUBuffer, b: GPUBuffer, n: number): Promise<PreparedDispatch> {
   return op(rt, 'add', [a, b, undefined], { n }, Math.ceil(n / WG));
-}
-
-export interface AttentionArgs {
-  nTok: number;
-  nHead: number;
-  nHeadKv: number;
-  headDimK: number;
-  headDimV: number;
-  pos0: number;
-  nCtx: number;
-  scale: number;
-}
-
-/** O = softmax(Q K^T * scale, causal) V over cache positions 0..pos0+t. `scores` holds nTok*nHead*nCtx floats. */
-export async function attention(rt: GpuRuntime, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, scores: GPUBuffer, o: GPUBuffer, a: AttentionArgs): Promise<PreparedDispatch> {
-  const pipeline = await rt.pipelines.get({ shader: 'attention', overrides: { WG }, uniforms: ATTN });
-  return prepareDispatch(rt, {
-    pipeline,
-    bindings: [q, k, v, scores, o],
-    uniforms: {
-      layout: ATTN,
-      values: { n_tok: a.nTok, n_head: a.nHead, n_head_kv: a.nHeadKv, head_dim_k: a.headDimK, head_dim_v: a.headDimV, pos0: a.pos0, n_ctx: a.nCtx, scale: a.scale },
-    },
-    workgroups: a.nTok * a.nHead,
-  });
 }

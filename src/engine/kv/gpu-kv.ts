@@ -1,0 +1,112 @@
+// TS side of shaders/kv_store.wgsl, kv_rotate.wgsl and attention.wgsl: uniform layouts (defined
+// once, here) and one prepare function per kernel. GpuKvCache owns a backend's cache buffers.
+import type { GpuRuntime } from '../../gpu/runtime.ts';
+import { prepareDispatch, type PreparedDispatch } from '../../gpu/dispatch.ts';
+import type { KernelVariant } from '../../gpu/pipelines.ts';
+import type { UniformLayout } from '../../gpu/uniforms.ts';
+import type { KvLayout, KvSide } from './layout.ts';
+import { levels } from './quant.ts';
+
+const WG = 64;
+
+const STORE: UniformLayout = [
+  ['pos0', 'u32'], ['n_tok', 'u32'], ['q0', 'u32'], ['q1', 'u32'],
+  ['dim', 'u32'], ['group', 'u32'], ['group_words', 'u32'], ['row_words', 'u32'],
+  ['bits', 'u32'], ['inv_levels', 'f32'], ['ring_slots', 'u32'], ['ring_off', 'u32'], ['ring_row_words', 'u32'],
+];
+
+const ROTATE: UniformLayout = [['rows', 'u32'], ['n_head', 'u32'], ['head_dim', 'u32'], ['offset', 'u32'], ['stride', 'u32'], ['norm', 'f32']];
+
+const ATTN: UniformLayout = [
+  ['n_tok', 'u32'], ['n_head', 'u32'], ['n_head_kv', 'u32'], ['head_dim_k', 'u32'], ['head_dim_v', 'u32'],
+  ['pos0', 'u32'], ['n_ctx', 'u32'], ['scale', 'f32'], ['q0', 'u32'], ['bits', 'u32'], ['ring_slots', 'u32'],
+  ['k_dim', 'u32'], ['k_group', 'u32'], ['k_group_words', 'u32'], ['k_row_words', 'u32'], ['k_ring_off', 'u32'], ['k_ring_row_words', 'u32'],
+  ['v_dim', 'u32'], ['v_group', 'u32'], ['v_group_words', 'u32'], ['v_row_words', 'u32'], ['v_ring_off', 'u32'], ['v_ring_row_words', 'u32'],
+];
+
+const flags = (L: KvLayout) => (L.mode === 'f32' ? ['RING_F32'] : []);
+
+export function kvStoreVariant(L: KvLayout, entry: 'quantize' | 'ring'): KernelVariant {
+  return { shader: 'kv_store', entry, overrides: { WG }, flags: flags(L), uniforms: STORE };
+}
+
+export function attentionVariant(L: KvLayout): KernelVariant {
+  return { shader: 'attention', overrides: { WG }, flags: flags(L), uniforms: ATTN };
+}
+
+export interface StoreArgs {
+  pos0: number;
+  nTok: number;
+  q0: number;
+  q1: number;
+}
+
+/** quantize (positions q0..q1-1) then ring (the rest of the batch) for one side; [] when empty. */
+export async function prepareKvStore(rt: GpuRuntime, L: KvLayout, s: KvSide, cache: GPUBuffer, fresh: GPUBuffer, a: StoreArgs): Promise<PreparedDispatch[]> {
+  const values = {
+    pos0: a.pos0, n_tok: a.nTok, q0: a.q0, q1: a.q1, dim: s.dim, group: s.group, group_words: s.groupWords, row_words: s.rowWords,
+    bits: L.quantized ? L.bits : 0, inv_levels: L.quantized ? Math.fround(1 / levels(L.bits)) : 0,
+    ring_slots: Math.max(1, L.ringSlots), ring_off: s.ringOff, ring_row_words: s.ringRowWords,
+  };
+  const out: PreparedDispatch[] = [];
+  const nQuant = (a.q1 - a.q0) * (s.group ? s.dim / s.group : 0);
+  if (nQuant > 0) {
+    const pipeline = await rt.pipelines.get(kvStoreVariant(L, 'quantize'));
+    out.push(prepareDispatch(rt, { pipeline, bindings: [cache, fresh], uniforms: { layout: STORE, values }, workgroups: Math.ceil(nQuant / WG) }));
+  }
+  const nRing = Math.max(0, a.pos0 + a.nTok - Math.max(a.q1, a.pos0)) * s.ringRowWords;
+  if (nRing > 0) {
+    const pipeline = await rt.pipelines.get(kvStoreVariant(L, 'ring'));
+    out.push(prepareDispatch(rt, { pipeline, bindings: [cache, fresh], uniforms: { layout: STORE, values }, workgroups: Math.ceil(nRing / WG) }));
+  }
+  return out;
+}
+
+export interface RotateArgs {
+  rows: number;
+  nHead: number;
+  headDim: number;
+  offset?: number;
+  stride?: number;
+}
+
+export async function prepareRotate(rt: GpuRuntime, x: GPUBuffer, a: RotateArgs): Promise<PreparedDispatch> {
+  const pipeline = await rt.pipelines.get({ shader: 'kv_rotate', overrides: { WG }, uniforms: ROTATE });
+  const values = { rows: a.rows, n_head: a.nHead, head_dim: a.headDim, offset: a.offset ?? 0, stride: a.stride ?? a.nHead * a.headDim, norm: 1 / Math.sqrt(a.headDim) };
+  return prepareDispatch(rt, { pipeline, bindings: [x], uniforms: { layout: ROTATE, values }, workgroups: Math.ceil((a.rows * a.nHead) / WG) });
+}
+
+export interface KvAttentionArgs {
+  nTok: number;
+  nHead: number;
+  nHeadKv: number;
+  headDimK: number;
+  headDimV: number;
+  pos0: number;
+  q0: number;
+  /** Length of each score scratch row (≥ pos0 + nTok). */
+  scoreRow: number;
+  scale: number;
+}
+
+/** O = softmax(Q K^T · scale, causal) V; `scores` holds nTok·nHead·scoreRow floats. */
+export async function prepareKvAttention(rt: GpuRuntime, L: KvLayout, bufs: { q: GPUBuffer; kc: GPUBuffer; vc: GPUBuffer; kn: GPUBuffer; vn: GPUBuffer; scores: GPUBuffer; o: GPUBuffer }, a: KvAttentionArgs): Promise<PreparedDispatch> {
+  const pipeline = await rt.pipelines.get(attentionVariant(L));
+  const side = (p: 'k' | 'v', s: KvSide) => ({
+    [`${p}_dim`]: s.dim, [`${p}_group`]: Math.max(1, s.group), [`${p}_group_words`]: s.groupWords, [`${p}_row_words`]: s.rowWords,
+    [`${p}_ring_off`]: s.ringOff, [`${p}_ring_row_words`]: s.ringRowWords,
+  });
+  return prepareDispatch(rt, {
+    pipeline,
+    bindings: [bufs.q, bufs.kc, bufs.vc, bufs.kn, bufs.vn, bufs.scores, bufs.o],
+    uniforms: {
+      layout: ATTN,
+      values: {
+        n_tok: a.nTok, n_head: a.nHead, n_head_kv: a.nHeadKv, head_dim_k: a.headDimK, head_dim_v: a.headDimV,
+        pos0: a.pos0, n_ctx: a.scoreRow, scale: a.scale, q0: a.q0, bits: L.quantized ? L.bits : 0, ring_slots: Math.max(1, L.ringSlots),
+        ...side('k', L.k), ...side('v', L.v),
+      },
+    },
+    workgroups: a.nTok * a.nHead,
+  });
+}

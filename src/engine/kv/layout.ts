@@ -1,0 +1,148 @@
+// The compressed KV cache's memory layout, shared by the CPU reference and the WGSL kernels.
+//
+// Scheme: every position's K row and V row
+// are quantized per token, in groups of `group` consecutive channels, asymmetric (an f16 scale d and
+// an f16 minimum m in one u32 per group; x ≈ m + d·q, q in 0..2^b-1). Keys (and values) are first
+// rotated per head by a normalized Walsh-Hadamard transform, which spreads the outlier channels
+// that make per-token key quantization fail (the reason KIVI quantizes keys per channel) over the
+// whole head, as QuaRot does. The most recent `window` positions stay in f16 in a ring of exactly
+// `window` slots; a position is quantized when it leaves the window.
+//
+// One u32 buffer per layer and side (K, V): [quantRows rows of rowWords][ring: slots of ringRowWords].
+// Modes f32 and f16 are the plain caches: no quantized rows, the ring is the whole context.
+import { KvConfigError } from './errors.ts';
+
+export type KvMode = 'f32' | 'f16' | 'q8' | 'q4' | 'q3' | 'q2';
+export const KV_MODES: readonly KvMode[] = ['f32', 'f16', 'q8', 'q4', 'q3', 'q2'];
+
+export interface KvOptions {
+  mode?: KvMode;
+  /** Channels per quantization group (clamped to the largest divisor of the row width ≤ it). */
+  group?: number;
+  /** Most recent positions kept in f16 (clamped to the context). */
+  window?: number;
+  /** Hadamard-rotate heads before quantizing (default on; off when a head width is not a power of 2). */
+  rotate?: boolean;
+}
+
+/** Defaults: q2 uses wider groups so that it is ≥ 85% smaller than f16 at 4k with margin. */
+export const KV_DEFAULTS: Record<KvMode, { group: number; window: number }> = {
+  f32: { group: 0, window: 0 },
+  f16: { group: 0, window: 0 },
+  q8: { group: 128, window: 32 },
+  q4: { group: 128, window: 32 },
+  q3: { group: 128, window: 32 },
+  q2: { group: 256, window: 32 },
+};
+
+export interface KvSide {
+  /** Channels per row (nHeadKv · headDim). */
+  dim: number;
+  group: number;
+  /** Words per group: 1 scale word + packed codes. */
+  groupWords: number;
+  /** Words per quantized row. */
+  rowWords: number;
+  /** Words per ring slot (f16 pairs, or f32). */
+  ringRowWords: number;
+  /** Word offset of the ring in the buffer. */
+  ringOff: number;
+  /** Words in the buffer. */
+  words: number;
+}
+
+export interface KvLayout {
+  mode: KvMode;
+  /** Bits per stored code (32/16 for the plain modes). */
+  bits: number;
+  quantized: boolean;
+  rotate: boolean;
+  nCtx: number;
+  window: number;
+  ringSlots: number;
+  quantRows: number;
+  k: KvSide;
+  v: KvSide;
+}
+
+export interface KvShape {
+  nCtx: number;
+  nHeadKv: number;
+  headDimK: number;
+  headDimV: number;
+}
+
+const BITS: Record<KvMode, number> = { f32: 32, f16: 16, q8: 8, q4: 4, q3: 3, q2: 2 };
+
+/** Code words per group of g values: b ∈ {2,4,8} packed densely; 3 bits as a 2-bit and a 1-bit plane. */
+export function codeWords(bits: number, g: number): number {
+  return bits === 3 ? Math.ceil(g / 16) + Math.ceil(g / 32) : Math.ceil((g * bits) / 32);
+}
+
+function largestDivisorAtMost(n: number, cap: number): number {
+  for (let d = Math.min(n, cap); d > 1; d--) if (n % d === 0) return d;
+  return 1;
+}
+
+const isPow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
+
+function side(dim: number, bits: number, group: number, quantRows: number, slots: number, full32: boolean): KvSide {
+  const quant = bits <= 8;
+  const g = quant ? largestDivisorAtMost(dim, group) : dim;
+  const groupWords = quant ? 1 + codeWords(bits, g) : 0;
+  const rowWords = quant ? (dim / g) * groupWords : 0;
+  const ringRowWords = full32 ? dim : Math.ceil(dim / 2);
+  const ringOff = quantRows * rowWords;
+  return { dim, group: g, groupWords, rowWords, ringRowWords, ringOff, words: ringOff + slots * ringRowWords };
+}
+
+export function resolveKvLayout(opts: KvOptions | undefined, s: KvShape): KvLayout {
+  const mode = opts?.mode ?? 'f16';
+  if (!KV_MODES.includes(mode)) throw new KvConfigError(`unknown KV mode '${String(mode)}' (one of ${KV_MODES.join(', ')})`);
+  const bits = BITS[mode];
+  const quantized = bits <= 8;
+  const d = KV_DEFAULTS[mode];
+  const group = opts?.group ?? d.group;
+  const win = opts?.window ?? d.window;
+  if (quantized && !(Number.isInteger(group) && group >= 1)) throw new KvConfigError(`KV group must be a positive integer, got ${group}`);
+  if (quantized && !(Number.isInteger(win) && win >= 0)) throw new KvConfigError(`KV window must be an integer ≥ 0, got ${win}`);
+  const window = quantized ? Math.min(win, s.nCtx) : s.nCtx;
+  const quantRows = quantized ? s.nCtx - window : 0;
+  const slots = window;
+  const rotate = quantized && (opts?.rotate ?? true) && isPow2(s.headDimK) && isPow2(s.headDimV);
+  return {
+    mode,
+    bits,
+    quantized,
+    rotate,
+    nCtx: s.nCtx,
+    window,
+    ringSlots: slots,
+    quantRows,
+    k: side(s.nHeadKv * s.headDimK, bits, group, quantRows, slots, mode === 'f32'),
+    v: side(s.nHeadKv * s.headDimV, bits, group, quantRows, slots, mode === 'f32'),
+  };
+}
+
+/** GPU buffers are padded to 16 bytes by the pool; the accounting pads the same way. */
+const pad16 = (bytes: number) => Math.max(16, Math.ceil(bytes / 16) * 16);
+
+export function sideBytes(s: KvSide): number {
+  return pad16(s.words * 4);
+}
+
+/** Bytes of one layer's K and V buffers, exactly as allocated. */
+export function layerKvBytes(l: KvLayout): number {
+  return sideBytes(l.k) + sideBytes(l.v);
+}
+
+/** Bits per cached element, everything included (codes, scales, minima, window, padding). */
+export function bitsPerElement(l: KvLayout): number {
+  return (8 * layerKvBytes(l)) / (l.nCtx * (l.k.dim + l.v.dim));
+}
+
+/** A one-line description for logs and the CLI. */
+export function describeKv(l: KvLayout): string {
+  if (!l.quantized) return `${l.mode} (${bitsPerElement(l).toFixed(2)} bits/element)`;
+  return `${l.mode} group ${l.k.group}/${l.v.group} window ${l.window}${l.rotate ? ' hadamard' : ''} (${bitsPerElement(l).toFixed(3)} bits/element at ${l.nCtx})`;
+}
