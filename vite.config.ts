@@ -12,6 +12,7 @@ export default defineConfig({
         main: 'index.html',
         kernels: 'e2e/pages/kernels.html',
         store: 'e2e/pages/store.html',
+        shard: 'e2e/pages/shard.html',
         onnx: 'e2e/pages/onnx.html',
         peers: 'bench/pages/peers.html',
       },

@@ -40,6 +40,8 @@ const steps: Step[] = [
     env: { PLAYWRIGHT_JSON_OUTPUT_NAME: 'test-results/playwright.json' },
     count: playwrightCounts,
   },
+  // WebRTC between Chromium and Firefox, inside a network namespace the script makes (needs root).
+  { name: 'e2e webrtc (netns)', cmd: ['bash', 'e2e/webrtc/run.sh'] },
   {
     name: 'e2e webkitgtk (webdriver)',
     cmd: ['xvfb-run', '-a', 'node', 'e2e/webkit/run.ts'],

@@ -83,3 +83,27 @@ export class RemoteError extends Error {
     this.remoteName = remoteName;
   }
 }
+
+export type RoomProblem = 'bad-link' | 'refused' | 'bad-proof' | 'timeout' | 'closed';
+
+/**
+ * Joining or admitting a room peer failed: a link without room/secret, a peer whose proof of the
+ * secret is wrong (refused), or a handshake that timed out or whose channel closed. Never carries
+ * the secret.
+ */
+export class RoomError extends Error {
+  override name = 'RoomError';
+  readonly problem: RoomProblem;
+  readonly peer: string | undefined;
+
+  constructor(problem: RoomProblem, message: string, peer?: string) {
+    super(`${problem}: ${message}`);
+    this.problem = problem;
+    this.peer = peer;
+  }
+}
+
+/** A transport could not be used: no BroadcastChannel/RTCPeerConnection, the relay refused, ICE failed. */
+export class TransportError extends Error {
+  override name = 'TransportError';
+}

@@ -1,0 +1,242 @@
+// A shard room page, coordinator or participant (`?role=`), over tabs (BroadcastChannel) or WebRTC
+// (`?transport=webrtc&relay=ws://...`); the room and its secret come from the fragment
+// (#room=ID&secret=S), never from the query, so the server never sees the secret. Playwright drives
+// `window.shard` (see ShardPageApi). Participants and the coordinator run the CPU backend: on this
+// machine WebGPU is SwiftShader (~0.3 s per layers call), which would make a 3-way split of a
+// 60-token answer take minutes, and what is under test here is the transport, not the kernels.
+//
+// Test hooks (participant query): `cap=N` memory for N layers, `delay=MS` before each answer (so
+// a test can act mid-answer), `corrupt=nan|garbage&corruptAfter=K` (corrupted activations after K
+// layers calls), and a wrong secret in the fragment for the refused-peer case.
+import type { Backend } from '../../src/engine/backend.ts';
+import { createCpuBackend } from '../../src/engine/cpu/index.ts';
+import { generate } from '../../src/engine/generate.ts';
+import { tokenizerFromGguf } from '../../src/engine/tokenizer/index.ts';
+import { parseGguf } from '../../src/formats/gguf-reader.ts';
+import { bytesSource } from '../../src/formats/range-source.ts';
+import { Coordinator, type CoordinatorEvent } from '../../src/shard/coordinator.ts';
+import { modelCosts } from '../../src/shard/costs.ts';
+import { decodeFrame, encodeFrame } from '../../src/shard/frames.ts';
+import { LocalLink } from '../../src/shard/local-link.ts';
+import { ShardHost } from '../../src/shard/participant.ts';
+import { rangeMemory } from '../../src/shard/planner.ts';
+import type { StageSpec } from '../../src/shard/plan-types.ts';
+import { Admissions, joinAndServe } from '../../src/shard/room-peers.ts';
+import { createRoom, parseRoomLink, roomLink, type Room } from '../../src/shard/room.ts';
+import type { PeerInfo, PeerSource } from '../../src/shard/transports/pipe.ts';
+import { TabsRoom } from '../../src/shard/transports/tabs.ts';
+import type { ShardResponse } from '../../src/shard/wire.ts';
+import type { ShardMapPeer } from '../../src/shard/ui/shard-map.ts';
+import '../../src/shard/ui/shard-map.ts';
+
+export interface RunOptions {
+  /** Remote participants to wait for. */
+  participants: number;
+  /** The coordinator also holds a range itself (through an in-process link). */
+  self?: boolean;
+  /** Split evenly in join order (self first) instead of letting the planner choose. */
+  even?: boolean;
+  maxTokens?: number;
+  prompt?: string;
+  wire?: 'f32' | 'f16';
+}
+
+export interface RunResult {
+  text: string;
+  tokens: number[];
+  stages: string[];
+  lost: { participant: string; reason: string }[];
+  refused: string[];
+  stats: Coordinator['stats'];
+  wire: 'f32' | 'f16';
+}
+
+export interface ShardPageApi {
+  id: string;
+  role: 'coordinator' | 'participant';
+  ready: boolean;
+  /** Participant: 'waiting' | 'serving' | 'refused' | 'dropped' | 'error'. */
+  state: string;
+  error?: string;
+  /** Participant: layers calls answered. */
+  served: number;
+  /** Coordinator: tokens generated so far in the current run. */
+  tokens: number;
+  run?: (o: RunOptions) => Promise<RunResult>;
+}
+
+const q = new URLSearchParams(location.search);
+const role = q.get('role') === 'participant' ? 'participant' : 'coordinator';
+const id = q.get('id') ?? `${role === 'coordinator' ? 'c' : 'p'}-${Math.random().toString(36).slice(2, 8)}`;
+const api: ShardPageApi = { id, role, ready: false, state: 'waiting', served: 0, tokens: 0 };
+(window as unknown as { shard: ShardPageApi }).shard = api;
+const $ = (x: string): HTMLElement => document.getElementById(x)!;
+const map = document.getElementById('map') as HTMLElementTagNameMap['tabshard-shard-map'];
+const peers = new Map<string, ShardMapPeer>();
+
+function setPeer(p: Partial<ShardMapPeer> & { id: string }): void {
+  const old = peers.get(p.id) ?? { id: p.id, label: '', state: 'joining' as const };
+  peers.set(p.id, { ...old, ...p });
+  map.peers = [...peers.values()];
+}
+
+function status(s: string): void {
+  $('status').textContent = s;
+}
+
+function fail(e: unknown): void {
+  const err = e as Error;
+  api.error = `${err?.name}: ${err?.message}`;
+  $('error').textContent = api.error;
+}
+
+function browserLabel(): string {
+  return /Firefox\//.test(navigator.userAgent) ? 'Firefox' : /Chrome\//.test(navigator.userAgent) ? 'Chromium' : 'browser';
+}
+
+const room: Room = role === 'coordinator' && !location.hash ? createRoom() : parseRoomLink(location.hash);
+if (!location.hash) history.replaceState(null, '', roomLink(location.href, room)); // stays in this tab
+$('role').textContent = `${role} ${id} in room ${room.id} (${q.get('transport') ?? 'tabs'})`;
+
+const bytes = new Uint8Array(await (await fetch(new URL('../../models/stories260K.gguf', location.href))).arrayBuffer());
+const file = parseGguf(bytes);
+const src = bytesSource(bytes);
+const costs = modelCosts(file, { nCtx: 512, kvBytesPerElement: 4 });
+const nLayer = costs.nLayer;
+map.nLayer = nLayer;
+const cap = Number(q.get('cap') ?? nLayer);
+const delayMs = Number(q.get('delay') ?? 0);
+
+async function openSource(): Promise<PeerSource> {
+  if ((q.get('transport') ?? 'tabs') === 'tabs') {
+    const tabs = new TabsRoom(room.id, id, role);
+    tabs.bindPageLifecycle(window);
+    return tabs;
+  }
+  const { WebRtcRoom } = await import('../../src/shard/transports/webrtc.ts');
+  const r = await WebRtcRoom.join(q.get('relay') ?? 'ws://127.0.0.1:4180', room.id, id, role);
+  r.bindPageLifecycle(window);
+  return r;
+}
+
+/** A CPU backend for [from, to), slowed by `delay` per layers call when asked. */
+async function makeBackend(from: number, to: number): Promise<Backend> {
+  const be = await createCpuBackend(file, src, { layers: [from, to], embed: false, head: false });
+  if (!delayMs) return be;
+  const layers = be.layers.bind(be);
+  be.layers = async (...a) => { await new Promise((r) => setTimeout(r, delayMs)); return layers(...a); };
+  return be;
+}
+
+function corrupter(): ((res: ShardResponse) => ShardResponse) | undefined {
+  const how = q.get('corrupt');
+  if (!how) return undefined;
+  const after = Number(q.get('corruptAfter') ?? 0);
+  let n = 0;
+  return (res) => {
+    if (res.op !== 'layers' || n++ < after) return res;
+    const { header } = decodeFrame(res.frame);
+    if (how === 'nan') return { op: 'layers', frame: encodeFrame(header, new Float32Array(header.nTok * header.nEmbd).fill(NaN)) };
+    const b = new Uint8Array(res.frame.slice(0));
+    for (let i = 40; i < b.length; i += 7) b[i] ^= 0x5a; // payload bits flipped after the checksum was made
+    return { op: 'layers', frame: b.buffer };
+  };
+}
+
+const info: PeerInfo = { memoryBytes: rangeMemory(costs, 0, cap), speed: 1, wire: ['f32', 'f16'], backend: 'cpu', label: browserLabel() };
+
+async function participant(source: PeerSource): Promise<void> {
+  const corrupt = corrupter();
+  source.onPeer((peer, pipe) => {
+    if (peer.role !== 'coordinator') return;
+    setPeer({ id: peer.id, label: 'coordinator', state: 'joining' });
+    joinAndServe(pipe, room, id, info, makeBackend, {
+      mapResponse: corrupt,
+      onRequest: (req) => {
+        if (req.op === 'load') setPeer({ id, label: 'this tab', state: 'serving', range: [req.from, req.to], memoryBytes: rangeMemory(costs, req.from, req.to) });
+        if (req.op === 'layers') { api.served++; map.tokens = api.served; }
+      },
+    }).then(() => {
+      api.state = 'serving';
+      status(`serving coordinator ${peer.id}`);
+      setPeer({ id: peer.id, label: 'coordinator', state: 'ready' });
+      pipe.onClose((r) => { api.state = 'dropped'; status(`coordinator closed the link (${r})`); setPeer({ id: peer.id, state: 'lost' }); });
+    }, (e: unknown) => {
+      const refused = (e as { problem?: string }).problem === 'refused';
+      api.state = refused ? 'refused' : 'error';
+      status(refused ? 'refused: this link does not hold the room secret' : 'could not join');
+      setPeer({ id: peer.id, state: refused ? 'refused' : 'lost' });
+      fail(e);
+    });
+  });
+}
+
+async function coordinator(source: PeerSource): Promise<void> {
+  const adm = new Admissions(room);
+  const tok = tokenizerFromGguf(file);
+  const local = await createCpuBackend(file, src, { layers: [0, 0], embed: true, head: true });
+  const joinUrl = new URL(location.href);
+  joinUrl.searchParams.set('role', 'participant');
+  joinUrl.searchParams.delete('id');
+  map.joinLink = roomLink(joinUrl.toString(), room);
+  source.onPeer((peer, pipe) => {
+    if (peer.role !== 'participant') return;
+    setPeer({ id: peer.id, label: '', state: 'joining' });
+    adm.offer(pipe);
+  });
+  api.run = async (o) => {
+    const remote = (await adm.waitFor(o.participants, 30_000)).slice().sort((a, b) => a.info.id.localeCompare(b.info.id));
+    for (const r of adm.refused) setPeer({ id: r, state: 'refused' });
+    for (const r of remote) setPeer({ id: r.info.id, label: r.peer.label, state: 'ready', memoryBytes: r.peer.memoryBytes, speed: r.peer.speed, rttMs: r.info.rttSeconds * 1000 });
+    const selfHost = new ShardHost(makeBackend);
+    const members = [
+      ...(o.self ? [{ link: new LocalLink(id, selfHost), info: { id, memoryBytes: info.memoryBytes, rttSeconds: 0, bandwidthBytesPerSecond: Infinity } }] : []),
+      ...remote,
+    ];
+    if (o.self) setPeer({ id, label: 'this tab (coordinator)', state: 'ready', memoryBytes: info.memoryBytes, speed: 1, rttMs: 0 });
+    // f16 on the wire only when asked and every participant can decode it (the default f32 is
+    // bit-exact with one device, which the tests compare against).
+    const wire = o.wire === 'f16' && remote.every((r) => r.peer.wire.includes('f16')) ? 'f16' : 'f32';
+    const even: StageSpec[] = members.map((m, i) => ({
+      participant: m.info.id, from: Math.round((i * nLayer) / members.length), to: Math.round(((i + 1) * nLayer) / members.length),
+    }));
+    const lost: RunResult['lost'] = [];
+    const onEvent = (e: CoordinatorEvent): void => {
+      if (e.type === 'lost') { lost.push({ participant: e.participant, reason: e.reason }); setPeer({ id: e.participant, state: 'lost' }); }
+      if (e.type === 'planned') for (const s of e.plan.stages) setPeer({ id: s.participant, state: 'serving', range: [s.from, s.to] });
+    };
+    const coord = await Coordinator.create({
+      local, costs, members, wire, onEvent, callTimeoutMs: 10_000, heartbeatMs: 1000,
+      plan: o.even ? { strategy: 'custom', custom: even } : { strategy: 'layers' },
+    });
+    api.tokens = 0;
+    $('output').textContent = '';
+    const timer = setInterval(() => {
+      for (const r of remote) setPeer({ id: r.info.id, rttMs: r.link.lastRttMs, bytes: r.link.bytes.sent + r.link.bytes.received });
+    }, 250);
+    try {
+      const res = await generate(coord, tok, {
+        prompt: o.prompt ?? 'Once upon a time', maxTokens: o.maxTokens ?? 60,
+        onToken: (ev) => { api.tokens++; map.tokens = api.tokens; $('output').textContent += ev.text; },
+      });
+      status(`done: ${res.tokens.length} tokens, ${res.decodeTokensPerSecond.toFixed(1)} tokens/s`);
+      return {
+        text: res.text, tokens: res.tokens, lost, refused: [...adm.refused], stats: { ...coord.stats }, wire,
+        stages: coord.plan.stages.map((s) => `${s.participant}:${s.from}-${s.to}`),
+      };
+    } finally {
+      clearInterval(timer);
+      coord.dispose();
+      selfHost.dispose();
+    }
+  };
+}
+
+try {
+  const source = await openSource();
+  await (role === 'coordinator' ? coordinator(source) : participant(source));
+  api.ready = true;
+  status(role === 'coordinator' ? 'waiting for participants' : 'waiting for the coordinator');
+} catch (e) {
+  fail(e);
+}

@@ -1,0 +1,109 @@
+// A Pipe over an RTCDataChannel (ordered, reliable). Control messages travel as JSON text;
+// activation frames as binary chunks of at most 16 KiB (frames.ts: every browser delivers that
+// unfragmented), sent just before the JSON message that refers to them by chunk-frame id, so on an
+// ordered channel the frame is complete when its message arrives. Chunks are checked on arrival
+// (magic, order, sizes, a size cap); a frame whose chunks were malformed is handed on as an empty
+// buffer, so the receiver's decodeFrame raises FrameError and the coordinator drops that peer.
+import { chunkFrame, FrameAssembler } from '../frames.ts';
+import type { ShardRequest, ShardResponse } from '../wire.ts';
+import { PipeBase, type PeerMessage, type Pipe } from './pipe.ts';
+
+/** The part of RTCDataChannel used here. */
+export interface DataChannelLike {
+  readonly readyState: string;
+  binaryType: string;
+  bufferedAmount: number;
+  bufferedAmountLowThreshold: number;
+  send(data: string | ArrayBuffer): void;
+  close(): void;
+  addEventListener(type: 'message', cb: (ev: MessageEvent) => void): void;
+  addEventListener(type: 'close' | 'bufferedamountlow' | 'error', cb: () => void): void;
+}
+
+/** Above this many queued bytes, sending waits for the channel to drain (browsers close a data channel whose buffer overflows). */
+const HIGH_WATER = 4 * 1024 * 1024;
+
+type Wire = Record<string, unknown> & { t: string; frameRef?: number };
+
+function frameOf(m: PeerMessage): ArrayBuffer | undefined {
+  if (m.t === 'req' && m.req.op === 'layers') return m.req.frame;
+  if (m.t === 'res' && m.res.op === 'layers') return m.res.frame;
+  return undefined;
+}
+
+export class ChannelPipe extends PipeBase implements Pipe {
+  readonly remote: string;
+  private readonly dc: DataChannelLike;
+  private readonly asm = new FrameAssembler({ maxFrameBytes: 64 * 1024 * 1024 });
+  private readonly frames = new Map<number, ArrayBuffer>();
+  private nextFrame = 1;
+  private readonly queue: (string | ArrayBuffer)[] = [];
+  /** Frame id whose chunks failed to reassemble, if any. */
+  private broken: number | undefined;
+
+  constructor(dc: DataChannelLike, remote: string) {
+    super();
+    this.dc = dc;
+    this.remote = remote;
+    dc.binaryType = 'arraybuffer';
+    dc.bufferedAmountLowThreshold = HIGH_WATER / 4;
+    dc.addEventListener('message', (ev) => this.receive(ev.data as string | ArrayBuffer));
+    dc.addEventListener('close', () => this.fireClose('closed'));
+    dc.addEventListener('error', () => this.fireClose('closed'));
+    dc.addEventListener('bufferedamountlow', () => this.flush());
+  }
+
+  send(msg: PeerMessage): void {
+    if (this.closed) throw new Error(`channel to ${this.remote} is closed`);
+    const frame = frameOf(msg);
+    if (!frame) {
+      this.push(JSON.stringify(msg));
+      return;
+    }
+    const id = this.nextFrame++;
+    for (const c of chunkFrame(frame, id)) this.push(c);
+    const wire: Wire = msg.t === 'req' ? { t: 'req', id: msg.id, req: { op: 'layers' }, frameRef: id } : { t: 'res', id: (msg as { id: number }).id, res: { op: 'layers' }, frameRef: id };
+    this.push(JSON.stringify(wire));
+  }
+
+  close(): void {
+    this.fireClose('closed');
+    this.dc.close();
+  }
+
+  private push(x: string | ArrayBuffer): void {
+    this.queue.push(x);
+    this.flush();
+  }
+
+  private flush(): void {
+    while (this.queue.length && this.dc.readyState === 'open' && this.dc.bufferedAmount < HIGH_WATER) this.dc.send(this.queue.shift()!);
+  }
+
+  private receive(data: string | ArrayBuffer): void {
+    if (typeof data !== 'string') {
+      try {
+        const f = this.asm.push(data);
+        if (f) this.frames.set(new DataView(data).getUint32(4, true), f);
+      } catch {
+        this.broken = data.byteLength >= 8 ? new DataView(data).getUint32(4, true) : -1;
+      }
+      return;
+    }
+    let m: Wire;
+    try {
+      m = JSON.parse(data) as Wire;
+    } catch {
+      return; // not ours: ignore rather than trust
+    }
+    if (typeof m.frameRef === 'number') {
+      const frame = this.frames.get(m.frameRef) ?? new ArrayBuffer(0); // missing or broken: FrameError downstream
+      this.frames.delete(m.frameRef);
+      if (this.broken === m.frameRef) this.broken = undefined;
+      if (m.t === 'req') m = { ...m, req: { op: 'layers', frame } satisfies ShardRequest };
+      else m = { ...m, res: { op: 'layers', frame } satisfies ShardResponse };
+      delete m.frameRef;
+    }
+    this.deliver(m as unknown as PeerMessage);
+  }
+}
