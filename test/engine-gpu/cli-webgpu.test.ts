@@ -25,4 +25,24 @@ describe('generate CLI on WebGPU', () => {
     expect(out.memory.kv).toBeGreaterThan(0);
     expect(out.memory.scratch).toBeGreaterThan(0);
   });
+
+  it('--kv q2 shrinks the KV cache and reports kvBytes', async () => {
+    const run = async (kv: string) => {
+      const lines: string[] = [];
+      const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
+      try {
+        expect(await generate(['--model', 'public/models/stories260K.gguf', '--prompt', 'Once upon a time', '--max-tokens', '2', '--backend', 'webgpu', '--kv', kv, '--json'])).toBe(0);
+      } finally {
+        spy.mockRestore();
+      }
+      return JSON.parse(lines.at(-1)!) as { kv: string; kvBytes: number; memory: { kv: number } };
+    };
+    const f16 = await run('f16');
+    const q2 = await run('q2');
+    expect(q2.kv).toBe('q2');
+    expect(q2.kvBytes).toBe(q2.memory.kv);
+    // The demo model's rows are 32 wide (4 KV heads x 8), so groups are 32 and the 32-slot f16
+    // window is a large share of a 512-token cache: expect well under half, not the 4k figure.
+    expect(q2.kvBytes).toBeLessThan(f16.kvBytes * 0.5);
+  });
 });

@@ -2,14 +2,14 @@
 // or print one JSON object with --json.
 import { parse, UsageError } from '../args.ts';
 import { generate } from '../../engine/generate.ts';
-import { createBackend, openModel, type BackendKind } from '../../engine/node/model.ts';
+import { createBackend, kvMode, openModel, type BackendKind } from '../../engine/node/model.ts';
 import type { SamplingOptions } from '../../engine/sampler.ts';
 import { tokenizerFromGguf } from '../../engine/tokenizer/index.ts';
 
 export const summary = 'generate text from a GGUF model (file or NAME@VERSION in the local store)';
 
 const usage = 'tabshard generate --model FILE|NAME@VERSION --prompt TEXT [--max-tokens N] [--temperature T] [--top-k K] '
-  + '[--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--stop STR]... [--ctx N] [--backend webgpu|cpu] [--store DIR] [--json]';
+  + '[--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--stop STR]... [--ctx N] [--backend webgpu|cpu] [--kv f16|q8|q4|q3|q2|f32] [--store DIR] [--json]';
 
 export function num(v: string | undefined, flag: string, int = false): number | undefined {
   if (v === undefined) return undefined;
@@ -29,7 +29,7 @@ export async function run(args: string[]): Promise<number> {
     'max-tokens': { type: 'string', short: 'n' }, temperature: { type: 'string' }, 'top-k': { type: 'string' },
     'top-p': { type: 'string' }, 'min-p': { type: 'string' }, 'repeat-penalty': { type: 'string' },
     seed: { type: 'string' }, stop: { type: 'string', multiple: true }, ctx: { type: 'string' },
-    backend: { type: 'string' }, store: { type: 'string' }, json: { type: 'boolean' },
+    backend: { type: 'string' }, kv: { type: 'string' }, store: { type: 'string' }, json: { type: 'boolean' },
   }, usage);
   if (!values.model || values.prompt === undefined) throw new UsageError(`--model and --prompt are required\nusage: ${usage}`);
   const sampling: SamplingOptions = {
@@ -43,7 +43,7 @@ export async function run(args: string[]): Promise<number> {
   const model = await openModel(values.model, { storeDir: values.store, signal: ac.signal });
   try {
     const tokenizer = tokenizerFromGguf(model.file);
-    const backend = await createBackend(backendKind(values.backend), model.file, model.source, { signal: ac.signal, nCtx: num(values.ctx, 'ctx', true) });
+    const backend = await createBackend(backendKind(values.backend), model.file, model.source, { signal: ac.signal, nCtx: num(values.ctx, 'ctx', true), kv: kvMode(values.kv) });
     try {
       const json = values.json ?? false;
       if (!json) process.stdout.write(values.prompt);
@@ -57,6 +57,7 @@ export async function run(args: string[]): Promise<number> {
           tokens: res.tokens, text: res.text, promptTokens: res.promptTokens,
           prefillTokensPerSecond: res.prefillTokensPerSecond, decodeTokensPerSecond: res.decodeTokensPerSecond,
           stoppedBy: res.stoppedBy, backend: backend.kind, model: model.label, memory: backend.memory(),
+          kv: backend.kind === 'webgpu' ? (values.kv ?? 'f16') : 'f32', kvBytes: backend.memory().kv,
         }));
       } else {
         process.stdout.write('\n');

@@ -5,18 +5,18 @@ import { readFile } from 'node:fs/promises';
 import { parse, UsageError } from '../args.ts';
 import { configFromGguf } from '../../engine/config.ts';
 import { kld } from '../../engine/eval.ts';
-import { createBackend, openModel } from '../../engine/node/model.ts';
+import { createBackend, kvMode, openModel } from '../../engine/node/model.ts';
 import { tokenizerFromGguf } from '../../engine/tokenizer/index.ts';
 import { backendKind, num } from './generate.ts';
 
 export const summary = 'KL divergence and top-1 agreement of a model against a reference model, as JSON';
 
-const usage = 'tabshard kld --model FILE|NAME@VERSION --ref FILE|NAME@VERSION --text FILE [--ctx N] [--backend webgpu|cpu] [--store DIR]';
+const usage = 'tabshard kld --model FILE|NAME@VERSION --ref FILE|NAME@VERSION --text FILE [--ctx N] [--backend webgpu|cpu] [--kv f16|q8|q4|q3|q2|f32] [--store DIR]';
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parse(args, {
     model: { type: 'string', short: 'm' }, ref: { type: 'string' }, text: { type: 'string', short: 'f' },
-    ctx: { type: 'string', short: 'c' }, backend: { type: 'string' }, store: { type: 'string' },
+    ctx: { type: 'string', short: 'c' }, backend: { type: 'string' }, kv: { type: 'string' }, store: { type: 'string' },
   }, usage);
   if (!values.model || !values.ref || !values.text) throw new UsageError(`--model, --ref and --text are required\nusage: ${usage}`);
   const text = await readFile(values.text, 'utf8');
@@ -35,7 +35,7 @@ export async function run(args: string[]): Promise<number> {
     const ctx = num(values.ctx, 'ctx', true) ?? Math.min(512, configFromGguf(refModel.file).nCtx);
     const kind = backendKind(values.backend);
     const refBackend = await createBackend(kind, refModel.file, refModel.source, { signal: ac.signal, nCtx: ctx });
-    const backend = await createBackend(kind, model.file, model.source, { signal: ac.signal, nCtx: ctx });
+    const backend = await createBackend(kind, model.file, model.source, { signal: ac.signal, nCtx: ctx, kv: kvMode(values.kv) });
     try {
       const res = await kld(refBackend, backend, tokens, {
         ctx, bos: tokenizer.vocab.addBos ? tokenizer.bos : undefined, signal: ac.signal,

@@ -14,7 +14,8 @@ import { createRangeSource } from '../../store/unixfs-range.ts';
 import { nodeGpuEnvironment } from '../../gpu/node.ts';
 import type { Backend } from '../backend.ts';
 import { createCpuBackend } from '../cpu/index.ts';
-import { createGpuBackend } from '../gpu/index.ts';
+import { createGpuBackend, type KvMode } from '../gpu/index.ts';
+import { KV_MODES } from '../kv/layout.ts';
 import { probeCapabilities } from '../../gpu/capabilities.ts';
 
 export interface OpenedModel {
@@ -46,6 +47,13 @@ export async function openModel(spec: string, opts: { storeDir?: string; signal?
 
 export type BackendKind = 'cpu' | 'webgpu';
 
+/** Parse a --kv flag value; undefined when absent. */
+export function kvMode(v: string | undefined): KvMode | undefined {
+  if (v === undefined) return undefined;
+  if ((KV_MODES as readonly string[]).includes(v)) return v as KvMode;
+  throw new RangeError(`--kv must be one of ${KV_MODES.join(', ')}, got '${v}'`);
+}
+
 /**
  * `requested` undefined: WebGPU when a hardware adapter is found, else CPU (with a note). A software
  * adapter (SwiftShader: `isFallbackAdapter`) emulates the GPU on the CPU and is ~100x slower than
@@ -53,7 +61,7 @@ export type BackendKind = 'cpu' | 'webgpu';
  */
 export async function createBackend(
   requested: BackendKind | undefined, file: GgufFile, source: RangeSource,
-  opts: { signal?: AbortSignal; nCtx?: number; note?: (msg: string) => void } = {},
+  opts: { signal?: AbortSignal; nCtx?: number; kv?: KvMode; note?: (msg: string) => void } = {},
 ): Promise<Backend> {
   const note = opts.note ?? ((m: string) => process.stderr.write(`${m}\n`));
   if (requested !== 'cpu') {
@@ -64,12 +72,13 @@ export async function createBackend(
       if (requested === undefined && caps.adapter?.isFallbackAdapter) {
         note(`tabshard: the only WebGPU adapter is a software emulation (${caps.adapter.description || caps.adapter.architecture}); using the faster CPU backend (--backend webgpu to override)`);
       } else {
-        return await createGpuBackend(file, source, { env, signal: opts.signal, nCtx: opts.nCtx });
+        return await createGpuBackend(file, source, { env, signal: opts.signal, nCtx: opts.nCtx, kv: opts.kv ? { mode: opts.kv } : undefined });
       }
     } catch (err) {
       if (requested === 'webgpu') throw err;
       note(`tabshard: WebGPU unavailable (${(err as Error).name}: ${(err as Error).message}); using the CPU backend`);
     }
   }
+  if (opts.kv && opts.kv !== 'f32') note(`tabshard: the CPU backend keeps an f32 KV cache; --kv ${opts.kv} applies to the WebGPU backend`);
   return createCpuBackend(file, source, { signal: opts.signal, nCtx: opts.nCtx });
 }
