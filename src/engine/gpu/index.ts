@@ -25,7 +25,7 @@ export interface GpuBackendCreateOptions {
   maxBindingBytes?: number;
   /** Override the context length (KV cache size); default min(model's, 2048). */
   nCtx?: number;
-  /** KV cache: mode (f32 | f16 | q8 | q4 | q3 | q2; default f16), group and window (src/engine/kv/layout.ts). */
+  /** KV cache: mode (f32 | f16 | q8 | q4 | q3 | q2; default q8, see DEFAULT_KV_MODE), group and window (src/engine/kv/layout.ts). */
   kv?: KvOptions;
   signal?: AbortSignal;
   onProgress?: (p: { tensor: string; bytesDone: number; bytesTotal: number }) => void;
