@@ -10,12 +10,20 @@ export default defineConfig({
     rollupOptions: {
       input: {
         main: 'index.html',
+        bench: 'bench.html',
+        // The embeddable <tabshard-chat>: emitted at a stable name, dist/widget.js, for one script tag.
+        widget: 'src/widget/index.ts',
         kernels: 'e2e/pages/kernels.html',
         store: 'e2e/pages/store.html',
         shard: 'e2e/pages/shard.html',
         onnx: 'e2e/pages/onnx.html',
         peers: 'bench/pages/peers.html',
       },
+      output: {
+        entryFileNames: (chunk) => (chunk.name === 'widget' ? 'widget.js' : 'assets/[name]-[hash].js'),
+      },
+      // Keep the widget entry's exports (TabshardChat, setAssetBase) for pages that import it.
+      preserveEntrySignatures: 'exports-only',
     },
   },
   worker: { format: 'es' },

@@ -86,4 +86,45 @@ export const webkitCases: WebkitCase[] = [
       await screenshot(driver, 'caps');
     },
   },
+  {
+    name: 'the storage panel lists the stored model with its size, and evict removes it (CPU path, IndexedDB)',
+    async run(driver, base) {
+      await driver.get(base);
+      await driver.wait(async () => (await onShadow<boolean>(driver, '[data-testid=load]', 'return !el.disabled;')) === true, 30_000);
+      await onShadow(driver, '[data-testid=load]', 'el.click(); return true;');
+      await driver.wait(async () => (await onShadow<string>(driver, '[data-testid=model-info]', 'return el.textContent;')) !== null, 90_000);
+      await onShadow(driver, '[data-testid=refresh-storage]', 'el.click(); return true;');
+      await driver.wait(async () => ((await onShadow<string>(driver, '[data-testid=stored-model]', 'return el.textContent;')) ?? '').includes('stories260k@1.0.0'), 20_000);
+      const row = await onShadow<string>(driver, '[data-testid=stored-model]', 'return el.textContent;');
+      assert.match(row, /1\.0 MiB/);
+      await screenshot(driver, 'storage');
+      await onShadow(driver, '[data-testid=evict]', 'el.click(); return true;');
+      await driver.wait(async () => (await onShadow<string>(driver, '[data-testid=no-models]', 'return el.textContent;')) !== null, 20_000);
+      const msg = await onShadow<string>(driver, '[data-testid=storage-message]', 'return el.textContent;');
+      assert.match(msg, /Evicted stories260k@1\.0\.0/);
+      const errors = (await driver.executeScript('return window.__tabshardErrors')) as string[];
+      assert.deepEqual(errors, []);
+      await screenshot(driver, 'evicted');
+    },
+  },
+  {
+    name: 'two <tabshard-chat> widgets on embed.html share one CPU model and stream an answer',
+    async run(driver, base) {
+      await driver.get(`${base}embed.html`);
+      const status = (id: string) => driver.executeScript<string | null>(
+        `const w = document.querySelector(arguments[0]); return w && w.shadowRoot && w.shadowRoot.querySelector('[data-testid=widget-status]')?.getAttribute('data-status');`, id);
+      await driver.wait(async () => (await status('#story-a')) === 'ready' && (await status('#story-b')) === 'ready', 90_000);
+      const info = await driver.executeScript<Array<{ loads: number; backend: string }>>(
+        `return ['#story-a', '#story-b'].map((s) => { const i = document.querySelector(s).info; return { loads: i.loads, backend: i.backend }; });`);
+      assert.deepEqual(info, [{ loads: 1, backend: 'cpu' }, { loads: 1, backend: 'cpu' }]);
+      await driver.executeScript(`document.querySelector('#story-a').shadowRoot.querySelector('[data-testid=widget-send]').click();`);
+      const answer = () => driver.executeScript<string>(`return document.querySelector('#story-a').shadowRoot.querySelector('[data-testid=widget-answer]').textContent;`);
+      await driver.wait(async () => (await status('#story-a')) === 'ready' && (await answer()).length > 20, 60_000);
+      const text = await answer();
+      assert.ok(ref.generated_text_only.startsWith(text), `widget answer ${JSON.stringify(text)} is not a prefix of the reference`);
+      const errors = (await driver.executeScript('return window.__tabshardErrors')) as string[];
+      assert.deepEqual(errors, []);
+      await screenshot(driver, 'embed');
+    },
+  },
 ];

@@ -1,32 +1,65 @@
-// <tabshard-app>: the application shell: the model picker and chat (engine in a worker), and the
-// capability report. The registry seed comes from ./registry.json next to the app (written by the
-// server that hosts it); the same origin is the default gateway.
+// <tabshard-app>: the application shell: the model panel and chat (engine in a worker), the storage
+// panel (loader worker, same IndexedDB), and the capability report. The registry seed comes from
+// ./registry.json next to the app (written by the server that hosts it), merged with the entries
+// stored in this browser (local imports); the same origin is the default gateway.
 import { LitElement, css, html } from 'lit';
 import { browserEnvironment, probeCapabilities, type CapabilityReport } from '../gpu/capabilities.ts';
 import { importRegistry, list, type RegistryEntry } from '../store/registry.ts';
 import { EngineClient } from '../workers/engine-client.ts';
+import { LoaderClient } from '../workers/loader-client.ts';
+import type { EngineModelInfo } from '../workers/engine-api.ts';
+import { registerServiceWorker } from './sw-register.ts';
+import type { StoragePanel } from './storage-panel.ts';
+import type { ModelPanel } from './model-panel.ts';
 import './caps-panel.ts';
 import './chat-panel.ts';
+import './model-panel.ts';
+import './storage-panel.ts';
 
 export class TabshardApp extends LitElement {
-  static override properties = { report: { state: true }, error: { state: true }, entries: { state: true } };
+  static override properties = {
+    report: { state: true },
+    error: { state: true },
+    entries: { state: true },
+    model: { state: true },
+    engine: { state: true },
+    loader: { state: true },
+    offline: { state: true },
+  };
   declare report: CapabilityReport | undefined;
   declare error: string | undefined;
   declare entries: RegistryEntry[];
-  private engine: EngineClient | undefined;
+  declare model: EngineModelInfo | undefined;
+  declare engine: EngineClient | undefined;
+  declare loader: LoaderClient | undefined;
+  declare offline: boolean;
   private registryJson: string | undefined;
+  private readonly params = new URLSearchParams(location.search);
 
   static override styles = css`
-    :host { display: block; max-width: 60rem; margin: 0 auto; padding: 1rem; line-height: 1.45; }
-    header { display: flex; align-items: baseline; gap: 1rem; flex-wrap: wrap; }
+    :host { display: block; max-width: 78rem; margin: 0 auto; padding: 1rem; line-height: 1.45; }
+    header { display: flex; align-items: baseline; gap: 0.25rem 1rem; flex-wrap: wrap; margin-bottom: 1rem; }
     h1 { margin: 0; font-size: 1.6rem; }
-    .tag { opacity: 0.75; }
+    .tag { color: color-mix(in srgb, CanvasText 72%, Canvas); }
+    .badge { border: 1px solid currentColor; border-radius: 999px; padding: 0 0.5rem; font-size: 0.85em; }
     .error { color: #b00020; }
+    main { display: grid; gap: 1rem; grid-template-columns: minmax(0, 1fr); }
+    @media (min-width: 62rem) { main { grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); } }
+    h2 { font-size: 1.15rem; margin: 0 0 0.5rem; }
+    section.device { border: 1px solid color-mix(in srgb, CanvasText 30%, Canvas); border-radius: 8px; padding: 0.75rem 1rem; }
   `;
+
+  constructor() {
+    super();
+    this.entries = [];
+    this.offline = !navigator.onLine;
+  }
 
   override connectedCallback(): void {
     super.connectedCallback();
-    this.entries = [];
+    addEventListener('online', () => (this.offline = false));
+    addEventListener('offline', () => (this.offline = true));
+    if (!this.params.has('nosw')) void registerServiceWorker();
     void this.startEngine();
     probeCapabilities(browserEnvironment()).then(
       (r) => {
@@ -38,6 +71,10 @@ export class TabshardApp extends LitElement {
     );
   }
 
+  private get dbName(): string | undefined {
+    return this.params.get('db') ?? undefined;
+  }
+
   private async startEngine(): Promise<void> {
     try {
       const res = await fetch(new URL('registry.json', document.baseURI));
@@ -46,32 +83,70 @@ export class TabshardApp extends LitElement {
         this.entries = list(importRegistry(this.registryJson));
       }
     } catch {
-      // No seed registry next to the app: the picker starts empty (CIDs can still be loaded).
+      // No seed registry next to the app: the picker lists local imports only (CIDs still load).
     }
-    this.engine = new EngineClient();
-    const params = new URLSearchParams(location.search);
-    await this.engine.configure({ registryJson: this.registryJson, dbName: params.get('db') ?? undefined });
-    (globalThis as { __tabshardEngine?: EngineClient }).__tabshardEngine = this.engine;
-    this.requestUpdate();
+    const engine = new EngineClient();
+    await engine.configure({ registryJson: this.registryJson, dbName: this.dbName });
+    (globalThis as { __tabshardEngine?: EngineClient }).__tabshardEngine = engine;
+    this.engine = engine;
+    const loader = new LoaderClient();
+    await loader.configure({ dbName: this.dbName });
+    this.loader = loader;
+    await this.refreshEntries();
   }
 
-  private get gateways(): string[] {
-    const g = new URLSearchParams(location.search).get('gateways');
-    return g ? g.split(',') : [location.origin];
+  /** Seed entries plus what this browser's registry holds (the engine merged the seed into it). */
+  private async refreshEntries(): Promise<void> {
+    if (!this.loader) return;
+    try {
+      // The engine merges the seed into the stored registry only when it first opens the store.
+      const stored = importRegistry(await this.loader.api.exportRegistry()).entries;
+      const seed = this.registryJson ? importRegistry(this.registryJson).entries : [];
+      const key = (e: RegistryEntry) => `${e.name}@${e.version}`;
+      const storedKeys = new Set(stored.map(key));
+      this.entries = list({ schema: 'tabshard-registry/1', entries: [...seed.filter((e) => !storedKeys.has(key(e))), ...stored] });
+    } catch {
+      // keep the seed list
+    }
+  }
+
+  private storage(): StoragePanel | null {
+    return this.renderRoot.querySelector('tabshard-storage');
   }
 
   override render() {
+    const r = this.report;
     return html`
       <header>
         <h1>tabshard</h1>
         <span class="tag">quantized language models in your browser, verified from IPFS</span>
+        ${this.offline ? html`<span class="badge" role="status" data-testid="offline">offline</span>` : ''}
       </header>
       <main>
-        <tabshard-chat-panel .engine=${this.engine} .entries=${this.entries} .gateways=${this.gateways}></tabshard-chat-panel>
-        <h2>This device</h2>
-        ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : html`<tabshard-caps .report=${this.report}></tabshard-caps>`}
+        <div>
+          <tabshard-model-panel .engine=${this.engine} .entries=${this.entries} .gateways=${this.gateways} .dbName=${this.dbName}
+            @model-loaded=${(e: CustomEvent<EngineModelInfo>) => (this.model = e.detail)}
+            @model-imported=${async (e: CustomEvent<RegistryEntry>) => {
+              await this.refreshEntries();
+              this.renderRoot.querySelector<ModelPanel>('tabshard-model-panel')?.select(`${e.detail.name}@${e.detail.version}`);
+            }}
+            @store-changed=${() => void this.storage()?.refresh()}></tabshard-model-panel>
+          <tabshard-chat-panel .engine=${this.engine} .model=${this.model}></tabshard-chat-panel>
+        </div>
+        <div>
+          <tabshard-storage .loader=${this.loader}></tabshard-storage>
+          <section class="device" aria-labelledby="device-h">
+            <h2 id="device-h">This device</h2>
+            ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : html`<tabshard-caps .report=${r}></tabshard-caps>`}
+          </section>
+        </div>
       </main>
     `;
+  }
+
+  private get gateways(): string[] {
+    const g = this.params.get('gateways');
+    return g ? g.split(',') : [location.origin];
   }
 }
 customElements.define('tabshard-app', TabshardApp);

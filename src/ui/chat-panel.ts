@@ -1,181 +1,156 @@
-// <tabshard-chat-panel>: pick a model from the registry, load it (progress: bytes, rate, ETA, where
-// blocks came from), and chat with streamed tokens. Talks to the engine worker through EngineClient.
+// <tabshard-chat-panel>: the conversation with the loaded model: prompt, streamed tokens (an ARIA
+// live region), stop, regenerate, sampling settings, and per-answer speed. The model is loaded by
+// <tabshard-model-panel>; both talk to the same EngineClient.
 import { LitElement, css, html, nothing } from 'lit';
-import type { RegistryEntry } from '../store/registry.ts';
 import type { EngineClient } from '../workers/engine-client.ts';
-import type { EngineModelInfo, EngineProgress } from '../workers/engine-api.ts';
+import type { EngineModelInfo } from '../workers/engine-api.ts';
 import type { GenerateResult } from '../engine/generate.ts';
-import { bytes, explain, seconds } from './format.ts';
+import type { SamplingOptions } from '../engine/sampler.ts';
+import { explain } from './format.ts';
+import { panelStyles } from './styles.ts';
+
+interface Turn {
+  prompt: string;
+  text: string;
+  result?: GenerateResult;
+  error?: string;
+}
+
+/** The sampling controls: [id, label, min, max, step, default]. Temperature 0 means greedy. */
+const SAMPLING: Array<[keyof SamplingOptions, string, number, number, number, number]> = [
+  ['temperature', 'Temperature', 0, 2, 0.05, 0],
+  ['topK', 'Top-k', 0, 1000, 1, 40],
+  ['topP', 'Top-p', 0, 1, 0.01, 0.95],
+  ['minP', 'Min-p', 0, 1, 0.01, 0.05],
+  ['repeatPenalty', 'Repeat penalty', 1, 2, 0.01, 1],
+  ['seed', 'Seed', 0, 2 ** 32 - 1, 1, 42],
+];
 
 export class ChatPanel extends LitElement {
   static override properties = {
     engine: { attribute: false },
-    entries: { attribute: false },
-    gateways: { attribute: false },
-    selected: { state: true },
-    progress: { state: true },
-    sources: { state: true },
-    model: { state: true },
-    output: { state: true },
-    result: { state: true },
+    model: { attribute: false },
+    turns: { state: true },
     busy: { state: true },
-    error: { state: true },
   };
   declare engine: EngineClient | undefined;
-  declare entries: RegistryEntry[];
-  declare gateways: string[];
-  declare selected: string;
-  declare progress: EngineProgress | undefined;
-  declare sources: Record<string, number>;
   declare model: EngineModelInfo | undefined;
-  declare output: string;
-  declare result: GenerateResult | undefined;
-  declare busy: 'load' | 'generate' | undefined;
-  declare error: string | undefined;
+  declare turns: Turn[];
+  declare busy: boolean;
   private abort: AbortController | undefined;
 
   constructor() {
     super();
-    this.entries = [];
-    this.gateways = [];
-    this.selected = '';
-    this.sources = {};
-    this.output = '';
+    this.turns = [];
+    this.busy = false;
   }
 
-  static override styles = css`
-    :host { display: block; }
-    fieldset { border: 1px solid #8886; border-radius: 8px; margin: 0 0 1rem; padding: 0.75rem 1rem; }
-    label { display: block; font-weight: 600; margin: 0.25rem 0; }
-    select, textarea, input, button { font: inherit; }
-    textarea { width: 100%; box-sizing: border-box; min-height: 4rem; }
-    .row { display: flex; gap: 0.5rem; flex-wrap: wrap; align-items: center; }
-    progress { width: 100%; height: 1rem; }
-    .output { white-space: pre-wrap; border: 1px solid #8886; border-radius: 8px; padding: 0.75rem; min-height: 3rem; }
-    .error { color: #b00020; }
-    .muted { opacity: 0.8; font-size: 0.9em; }
-    button { padding: 0.4rem 0.9rem; border-radius: 6px; border: 1px solid #555; cursor: pointer; }
-    button:focus-visible, select:focus-visible, textarea:focus-visible { outline: 3px solid #1a73e8; outline-offset: 2px; }
-  `;
+  static override styles = [
+    panelStyles,
+    css`
+      textarea { width: 100%; min-height: 4.5rem; resize: vertical; }
+      ol.turns { list-style: none; padding: 0; margin: 0 0 0.75rem; display: grid; gap: 0.5rem; }
+      .prompt { font-weight: 600; white-space: pre-wrap; }
+      .answer { white-space: pre-wrap; border: 1px solid var(--ts-border); border-radius: 8px; padding: 0.6rem 0.75rem; min-height: 1.5rem; overflow-wrap: anywhere; }
+      details { margin: 0.5rem 0; }
+      summary { cursor: pointer; font-weight: 600; }
+    `,
+  ];
 
-  private get spec(): string {
-    return this.selected || (this.entries[0] ? `${this.entries[0].name}@${this.entries[0].version}` : '');
+  private num(id: string): number | undefined {
+    const v = (this.renderRoot.querySelector(`#${id}`) as HTMLInputElement | null)?.value;
+    return v === undefined || v === '' ? undefined : Number(v);
   }
 
-  private async load(): Promise<void> {
-    if (!this.engine || !this.spec) return;
-    this.busy = 'load';
-    this.error = undefined;
-    this.sources = {};
-    this.abort = new AbortController();
-    try {
-      this.model = await this.engine.load(
-        { spec: this.spec, gateways: this.gateways },
-        (p) => {
-          this.progress = p;
-          if (p.phase === 'fetch') this.sources = { ...this.sources, [p.progress.source]: (this.sources[p.progress.source] ?? 0) + 1 };
-        },
-        this.abort.signal,
-      );
-      this.dispatchEvent(new CustomEvent('model-loaded', { detail: this.model, bubbles: true, composed: true }));
-    } catch (err) {
-      this.error = explain(err);
-    } finally {
-      this.busy = undefined;
+  /** The settings as the engine wants them (only the fields that are set). */
+  sampling(): SamplingOptions {
+    const out: SamplingOptions = {};
+    for (const [id] of SAMPLING) {
+      const v = this.num(id);
+      if (v !== undefined && Number.isFinite(v)) out[id] = v;
     }
+    return out;
   }
 
-  private async generate(): Promise<void> {
-    const prompt = (this.renderRoot.querySelector('#prompt') as HTMLTextAreaElement).value;
-    const maxTokens = Number((this.renderRoot.querySelector('#max-tokens') as HTMLInputElement).value) || 64;
-    const temperature = Number((this.renderRoot.querySelector('#temperature') as HTMLInputElement).value) || 0;
-    if (!this.engine || !this.model) return;
-    this.busy = 'generate';
-    this.error = undefined;
-    this.output = '';
-    this.result = undefined;
+  private async run(prompt: string, replace: boolean): Promise<void> {
+    if (!this.engine || !this.model || this.busy) return;
+    const turn: Turn = { prompt, text: '' };
+    this.turns = replace ? [...this.turns.slice(0, -1), turn] : [...this.turns, turn];
+    this.busy = true;
     this.abort = new AbortController();
     // Token callbacks travel on their own MessagePort, so the last ones may arrive after the result:
     // once the result is in, it is the whole truth and late events are ignored.
     let finished = false;
+    const update = (patch: Partial<Turn>): void => {
+      const i = this.turns.indexOf(turn);
+      Object.assign(turn, patch);
+      if (i >= 0) this.turns = [...this.turns.slice(0, i), turn, ...this.turns.slice(i + 1)];
+    };
     try {
-      this.result = await this.engine.generate(
-        { prompt, maxTokens, sampling: { temperature } },
+      const result = await this.engine.generate(
+        { prompt, maxTokens: this.num('max-tokens') ?? 64, sampling: this.sampling() },
         (e) => {
-          if (!finished) this.output += e.text;
+          if (!finished) update({ text: turn.text + e.text });
         },
         this.abort.signal,
       );
       finished = true;
-      this.output = this.result.text;
-      this.dispatchEvent(new CustomEvent('generated', { detail: this.result, bubbles: true, composed: true }));
+      update({ text: result.text, result });
+      this.dispatchEvent(new CustomEvent('generated', { detail: result, bubbles: true, composed: true }));
     } catch (err) {
-      this.error = explain(err);
+      update({ error: explain(err) });
     } finally {
       finished = true;
-      this.busy = undefined;
+      this.busy = false;
     }
   }
 
-  private renderProgress() {
-    const p = this.progress;
-    if (!p) return nothing;
-    if (p.phase === 'upload') {
-      return html`<progress max=${p.bytesTotal} value=${p.bytesDone} aria-label="Uploading weights"></progress>
-        <p class="muted">Uploading weights to the ${this.model?.backend ?? 'device'}: ${bytes(p.bytesDone)} of ${bytes(p.bytesTotal)}</p>`;
-    }
-    const f = p.progress;
-    return html`<progress max=${f.bytesTotal || 1} value=${f.bytesDone} aria-label="Fetching model"></progress>
-      <p class="muted" data-testid="load-progress">
-        ${bytes(f.bytesDone)} of ${bytes(f.bytesTotal)} · ${f.blocksDone}/${f.blocksTotal} blocks · ${bytes(f.rate)}/s · ETA ${seconds(f.etaSeconds)}
-        · from ${Object.entries(this.sources).map(([s, n]) => `${s === 'store' ? 'this browser' : s} (${n})`).join(', ')}
-      </p>`;
+  private send(): void {
+    const prompt = (this.renderRoot.querySelector('#prompt') as HTMLTextAreaElement).value;
+    void this.run(prompt, false);
+  }
+
+  private renderTurn(t: Turn, last: boolean) {
+    const r = t.result;
+    return html`<li>
+      <div class="prompt">${t.prompt}</div>
+      <div class="answer" data-testid=${last ? 'output' : 'turn'} role=${last ? 'log' : nothing} aria-live=${last ? 'polite' : 'off'} aria-busy=${last && this.busy}>${t.text}</div>
+      ${r
+        ? html`<p class="muted" data-testid=${last ? 'stats' : nothing}>
+            ${r.tokens.length} tokens (${r.stoppedBy}) · prefill ${r.prefillTokensPerSecond.toFixed(1)} tok/s · decode ${r.decodeTokensPerSecond.toFixed(1)} tok/s
+          </p>`
+        : nothing}
+      ${t.error ? html`<p class="error" role="alert" data-testid="error">${t.error}</p>` : nothing}
+    </li>`;
   }
 
   override render() {
-    const m = this.model;
+    const ready = !!this.model && !this.busy;
+    const last = this.turns.at(-1);
     return html`
       <fieldset>
-        <legend>Model</legend>
-        <label for="model">Registry entry</label>
-        <div class="row">
-          <select id="model" @change=${(e: Event) => (this.selected = (e.target as HTMLSelectElement).value)}>
-            ${this.entries.map(
-              (e) => html`<option value=${`${e.name}@${e.version}`}>${e.name}@${e.version} — ${bytes(e.size)}${e.gguf ? `, ${Object.keys(e.gguf.tensorTypes).join('/')}` : ''}${e.tags.length ? ` [${e.tags.join(', ')}]` : ''}</option>`,
-            )}
-          </select>
-          <button data-testid="load" ?disabled=${!!this.busy || !this.spec} @click=${() => this.load()}>Load</button>
-          ${this.busy === 'load' ? html`<button @click=${() => this.abort?.abort()}>Cancel</button>` : nothing}
-        </div>
-        ${this.renderProgress()}
-        ${m
-          ? html`<p data-testid="model-info" data-backend=${m.backend}>
-              Loaded <strong>${m.label}</strong> on <strong>${m.backend === 'webgpu' ? `WebGPU (${m.adapter ?? 'adapter'})` : 'CPU'}</strong>
-              ${m.backendReason ? html`<span class="muted">(${m.backendReason})</span>` : nothing}
-              · ${m.blocksFetched} blocks fetched, ${m.blocksFromStore} from this browser · ${seconds(m.loadSeconds)}
-              <br /><span class="muted">${m.backend === "webgpu" ? "GPU memory" : "Memory"}: weights ${bytes(m.memory.weights)}, KV cache ${bytes(m.memory.kv)}, scratch ${bytes(m.memory.scratch)}</span>
-            </p>`
-          : nothing}
-      </fieldset>
-      <fieldset>
         <legend>Chat</legend>
-        <label for="prompt">Prompt</label>
-        <textarea id="prompt" data-testid="prompt">Once upon a time</textarea>
+        ${this.model ? nothing : html`<p class="muted">Load a model to start.</p>`}
+        <ol class="turns" aria-label="Conversation">${this.turns.map((t, i) => this.renderTurn(t, i === this.turns.length - 1))}</ol>
+        <label for="prompt">Prompt <span class="muted">(Ctrl+Enter sends)</span></label>
+        <textarea id="prompt" data-testid="prompt" @keydown=${(e: KeyboardEvent) => {
+          if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && ready) this.send();
+        }}>Once upon a time</textarea>
         <div class="row">
-          <label for="max-tokens">Max tokens</label><input id="max-tokens" type="number" min="1" max="2048" value="60" size="5" />
-          <label for="temperature">Temperature</label><input id="temperature" type="number" min="0" max="2" step="0.1" value="0" size="4" />
-          <button data-testid="generate" ?disabled=${!m || !!this.busy} @click=${() => this.generate()}>Generate</button>
-          ${this.busy === 'generate' ? html`<button data-testid="stop" @click=${() => this.abort?.abort()}>Stop</button>` : nothing}
+          <button class="primary" data-testid="generate" ?disabled=${!ready} @click=${() => this.send()}>Generate</button>
+          <button data-testid="stop" ?disabled=${!this.busy} @click=${() => this.abort?.abort()}>Stop</button>
+          <button data-testid="regenerate" ?disabled=${!ready || !last} @click=${() => last && void this.run(last.prompt, true)}>Regenerate</button>
+          <button ?disabled=${this.busy || this.turns.length === 0} @click=${() => (this.turns = [])}>Clear</button>
         </div>
-        <div class="output" data-testid="output" aria-live="polite" aria-busy=${this.busy === 'generate'}>${this.output}</div>
-        ${this.result
-          ? html`<p class="muted" data-testid="stats" data-done="1">
-              ${this.result.tokens.length} tokens (${this.result.stoppedBy}) · prefill ${this.result.prefillTokensPerSecond.toFixed(1)} tok/s ·
-              decode ${this.result.decodeTokensPerSecond.toFixed(1)} tok/s
-            </p>`
-          : nothing}
+        <details>
+          <summary>Sampling settings</summary>
+          <div class="grid">
+            <label>Max tokens<input id="max-tokens" type="number" min="1" max="4096" value="60" /></label>
+            ${SAMPLING.map(([id, label, min, max, step, value]) => html`<label>${label}<input id=${id} type="number" min=${min} max=${max} step=${step} value=${value} /></label>`)}
+          </div>
+          <p class="muted">Temperature 0 is greedy decoding: the other settings then have no effect.</p>
+        </details>
       </fieldset>
-      ${this.error ? html`<p class="error" role="alert" data-testid="error">${this.error}</p>` : nothing}
     `;
   }
 }

@@ -22,6 +22,8 @@ export interface EngineLoadOptions {
   backend?: BackendChoice;
   /** Context length to allocate (KV cache); default min(model, 2048). */
   nCtx?: number;
+  /** KV cache mode (f16, q8, q4, q3, q2); ignored when unknown or unsupported by the backend. */
+  kv?: string;
   callId?: string;
 }
 

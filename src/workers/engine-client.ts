@@ -1,20 +1,46 @@
 // The page's side of the engine worker: AbortSignals become abort(callId) messages and callbacks
 // become comlink proxies. One client (one worker, one loaded model) can serve many components.
-import { proxy, wrap, type Remote } from 'comlink';
+import { expose, proxy, wrap, type Remote } from 'comlink';
 import type { GenerateResult, TokenEvent } from '../engine/generate.ts';
 import type { EngineConfig, EngineGenerateOptions, EngineLoadOptions, EngineModelInfo, EngineProgress, EngineWorkerApi } from './engine-api.ts';
 import { installWireHandlers } from './wire.ts';
 
 let nextId = 0;
 
+/** A module worker can start here: not in an opaque-origin (sandboxed) frame, where it would fail. */
+function workersUsable(): boolean {
+  return typeof Worker !== 'undefined' && globalThis.origin !== 'null';
+}
+
 export class EngineClient {
-  readonly worker: Worker;
+  /** undefined when the engine runs in this thread (no worker could be started). */
+  readonly worker: Worker | undefined;
   readonly api: Remote<EngineWorkerApi>;
 
-  constructor(worker?: Worker) {
+  constructor(worker?: Worker, options: { inThread?: boolean } = {}) {
     installWireHandlers();
-    this.worker = worker ?? new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module', name: 'tabshard-engine' });
-    this.api = wrap<EngineWorkerApi>(this.worker);
+    let w = worker;
+    if (!w && !options.inThread && workersUsable()) {
+      try {
+        w = new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module', name: 'tabshard-engine' });
+      } catch {
+        w = undefined; // e.g. a SecurityError in a sandboxed frame: fall back to this thread
+      }
+    }
+    this.worker = w;
+    if (w) {
+      this.api = wrap<EngineWorkerApi>(w);
+    } else {
+      // Same API over a MessageChannel, served by the engine module loaded into this thread.
+      // Messages sent before the module arrives wait in the port's queue.
+      const { port1, port2 } = new MessageChannel();
+      void import('./engine.worker.ts').then((m) => expose(m.api, port1));
+      this.api = wrap<EngineWorkerApi>(port2);
+    }
+  }
+
+  get inThread(): boolean {
+    return this.worker === undefined;
   }
 
   configure(config: EngineConfig): Promise<void> {
@@ -46,6 +72,6 @@ export class EngineClient {
   }
 
   terminate(): void {
-    this.worker.terminate();
+    this.worker?.terminate();
   }
 }

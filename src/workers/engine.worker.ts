@@ -14,6 +14,10 @@ import type { Tokenizer } from '../engine/tokenizer/tokenizer.ts';
 import { IdbBlockstore } from '../store/idb-blockstore.ts';
 import { IdbRegistry } from '../store/idb-registry.ts';
 import { Loader } from '../store/loader.ts';
+import { MemoryModelStore } from '../store/memory-model-store.ts';
+import type { ModelStore } from '../store/model-store.ts';
+import { emptyRegistry, importRegistry } from '../store/registry.ts';
+import type { KvOptions } from '../engine/kv/layout.ts';
 import { createRangeSource } from '../store/unixfs-range.ts';
 import type { EngineConfig, EngineGenerateOptions, EngineLoadOptions, EngineModelInfo, EngineProgress, EngineWorkerApi } from './engine-api.ts';
 import { installWireHandlers } from './wire.ts';
@@ -29,7 +33,7 @@ interface Loaded {
 }
 
 let config: EngineConfig = {};
-let store: Promise<{ store: IdbBlockstore; loader: Loader }> | undefined;
+let store: Promise<{ store: ModelStore; loader: Loader }> | undefined;
 let runtime: GpuRuntime | undefined;
 let loaded: Loaded | undefined;
 let loads = 0;
@@ -37,12 +41,28 @@ const calls = new Map<string, AbortController>();
 
 function openStore() {
   store ??= (async () => {
-    const s = await IdbBlockstore.open({ dbName: config.dbName });
-    const registry = new IdbRegistry(s.db);
-    if (config.registryJson) await registry.importJson(config.registryJson);
-    return { store: s, loader: new Loader({ store: s, registry: () => registry.load() }) };
+    try {
+      const s = await IdbBlockstore.open({ dbName: config.dbName });
+      const registry = new IdbRegistry(s.db);
+      if (config.registryJson) await registry.importJson(config.registryJson);
+      return { store: s, loader: new Loader({ store: s, registry: () => registry.load() }) };
+    } catch (err) {
+      // No IndexedDB here (a sandboxed iframe with an opaque origin, some private modes): keep the
+      // verified blocks in memory for this page's life instead of failing the load.
+      if ((err as Error).name === 'RegistryError') throw err;
+      const reg = config.registryJson ? importRegistry(config.registryJson) : emptyRegistry();
+      const s = new MemoryModelStore();
+      return { store: s, loader: new Loader({ store: s, registry: async () => reg }) };
+    }
   })();
   return store;
+}
+
+const KV_MODES = new Set(['f32', 'f16', 'q8', 'q4', 'q3', 'q2']);
+
+/** The KV option for the GPU backend; an unknown mode is ignored (the backend's default applies). */
+function kvOptions(mode: string | undefined): KvOptions | undefined {
+  return mode && KV_MODES.has(mode) ? { mode: mode as NonNullable<KvOptions['mode']> } : undefined;
 }
 
 function release(cb: unknown): void {
@@ -71,7 +91,7 @@ async function gpuRuntime(): Promise<GpuRuntime> {
   return runtime;
 }
 
-const api: EngineWorkerApi = {
+export const api: EngineWorkerApi = {
   async configure(c: EngineConfig) {
     config = c;
     store = undefined;
@@ -96,7 +116,7 @@ const api: EngineWorkerApi = {
         if (opts.backend === 'webgpu' && !caps.webgpu) throw new Error(`WebGPU was requested but is unavailable: ${caps.message}`);
         const upload = (p: { tensor: string; bytesDone: number; bytesTotal: number }) => void onProgress?.({ phase: 'upload', ...p });
         const backend = wantGpu
-          ? await createGpuBackend(file, source, { runtime: await gpuRuntime(), nCtx: opts.nCtx, signal, onProgress: upload })
+          ? await createGpuBackend(file, source, { runtime: await gpuRuntime(), nCtx: opts.nCtx, kv: kvOptions(opts.kv), signal, onProgress: upload })
           : await createCpuBackend(file, source, { nCtx: opts.nCtx ?? 2048, signal });
         const a = caps.adapter;
         const info: EngineModelInfo = {
@@ -158,4 +178,6 @@ const api: EngineWorkerApi = {
   },
 };
 
-expose(api);
+// Imported in-thread (EngineClient's fallback where a worker cannot start) it must not listen on
+// the window: the client exposes `api` on a MessageChannel port instead.
+if (typeof window === 'undefined') expose(api);

@@ -1,0 +1,10 @@
+// widget.js: the entry a page loads (<script type="module" src=".../widget.js">) or imports.
+// It defines <tabshard-chat>; defaults (registry, gateway) are resolved beside this file.
+import { TabshardChat, defineTabshardChat, setAssetBase } from './tabshard-chat.ts';
+
+// Not new URL('./', import.meta.url): Vite would treat that as an asset to bundle.
+setAssetBase(import.meta.url.replace(/[^/]*$/, ''));
+defineTabshardChat();
+
+export { TabshardChat, setAssetBase };
+export { sharedEngine } from './shared-engine.ts';
