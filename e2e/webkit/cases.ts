@@ -14,19 +14,6 @@ async function screenshot(driver: WebDriver, name: string): Promise<void> {
   writeFileSync(`e2e/artifacts/webkit-${name}.png`, await driver.takeScreenshot(), 'base64');
 }
 
-/** Text inside the app's shadow roots (WebDriver's By.css does not pierce shadow DOM). */
-async function shadowText(driver: WebDriver, selector: string): Promise<string | null> {
-  return driver.executeScript(
-    `function find(root, sel) {
-       const hit = root.querySelector(sel); if (hit) return hit;
-       for (const el of root.querySelectorAll('*')) if (el.shadowRoot) { const f = find(el.shadowRoot, sel); if (f) return f; }
-       return null;
-     }
-     const el = find(document, arguments[0]);
-     return el ? el.getAttribute('data-backend') + '|' + el.textContent : null;`,
-    selector,
-  );
-}
 
 /** Run a function on an element found through the app's shadow roots; returns its result. */
 async function onShadow<T>(driver: WebDriver, selector: string, body: string): Promise<T> {
@@ -71,7 +58,7 @@ export const webkitCases: WebkitCase[] = [
       await driver.wait(until.elementLocated(By.css('tabshard-app')), 20_000);
       let text: string | null = null;
       await driver.wait(async () => {
-        text = await shadowText(driver, '[data-testid=caps-status]');
+        text = await onShadow<string | null>(driver, '[data-testid=caps-status]', "return el.getAttribute('data-backend') + '|' + el.textContent;");
         return text !== null && !text.includes('Checking');
       }, 30_000);
       const [backend, content] = (text as unknown as string).split('|');

@@ -6,6 +6,7 @@ import { GgufValueType as V } from '../../src/formats/gguf-types.ts';
 import { bytesSource } from '../../src/formats/range-source.ts';
 import { GgmlType } from '../../src/quant/ggml-types.ts';
 import { fixture } from './fixtures.ts';
+import { rng } from '../../src/util/random.ts';
 
 /** Raw little-endian byte builder: lets a test write structures the real writer would refuse. */
 class Raw {
@@ -156,18 +157,6 @@ describe('malformed GGUF corpus', () => {
     }
   });
 });
-
-/** mulberry32: a tiny seeded PRNG so a failing fuzz run can be replayed from its printed seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INTERESTING_U64 = [0n, 1n, 5n, 0x7fn, 0xffn, 0x7fffffffn, 0x80000000n, 0xffffffffn, 1n << 32n, (1n << 53n) - 1n, 1n << 53n, 1n << 63n, (1n << 64n) - 1n];
 

@@ -4,9 +4,9 @@ import type { GpuRuntime } from '../runtime.ts';
 import { prepareDispatch, type PreparedDispatch } from '../dispatch.ts';
 import type { KernelVariant } from '../pipelines.ts';
 import type { UniformLayout } from '../uniforms.ts';
-import { gpuBlockType, type QuantTensor } from './quant-tensor.ts';
+import { gpuBlockType, type QuantChunk, type QuantTensor } from './quant-tensor.ts';
 
-const PARAMS: UniformLayout = [
+const PARAMS = [
   ['rows', 'u32'],
   ['cols', 'u32'],
   ['x_offset', 'u32'],
@@ -14,7 +14,7 @@ const PARAMS: UniformLayout = [
   ['n_tok', 'u32'],
   ['x_stride', 'u32'],
   ['y_stride', 'u32'],
-];
+] as const satisfies UniformLayout;
 /** Tokens per matmul workgroup; must equal TT in mm_q.wgsl. */
 export const MATMUL_TILE = 4;
 
@@ -29,7 +29,21 @@ export function quantVariant(rt: GpuRuntime, type: number, entry: 'matvec' | 'ma
   return { shader: 'mm_q', entry, overrides: { WG: opts.workgroupSize ?? 64 }, flags, uniforms: PARAMS };
 }
 
-function combine(parts: PreparedDispatch[]): PreparedDispatch {
+type ChunkValues = Record<(typeof PARAMS)[number][0], number>;
+
+/** One dispatch per binding chunk of `w`, all encoded together; `values` gives each chunk's uniforms. */
+function perChunk(
+  rt: GpuRuntime,
+  pipeline: GPUComputePipeline,
+  w: QuantTensor,
+  x: GPUBuffer,
+  y: GPUBuffer,
+  values: (c: QuantChunk) => ChunkValues,
+  workgroups: (c: QuantChunk) => number,
+): PreparedDispatch {
+  const parts = w.chunks.map((c) =>
+    prepareDispatch(rt, { pipeline, bindings: [c.buffer, x, y], uniforms: { layout: PARAMS, values: values(c) }, workgroups: workgroups(c) }),
+  );
   return {
     encode(pass) {
       for (const p of parts) p.encode(pass);
@@ -49,18 +63,10 @@ export async function prepareMatvecQ(
   opts: QuantKernelOptions & { xOffset?: number; yOffset?: number } = {},
 ): Promise<PreparedDispatch> {
   const pipeline = await rt.pipelines.get(quantVariant(rt, w.type, 'matvec', opts));
-  return combine(
-    w.chunks.map((c) =>
-      prepareDispatch(rt, {
-        pipeline,
-        bindings: [c.buffer, x, y],
-        uniforms: {
-          layout: PARAMS,
-          values: { rows: c.rows, cols: w.cols, x_offset: opts.xOffset ?? 0, y_offset: (opts.yOffset ?? 0) + c.row0, n_tok: 1, x_stride: 0, y_stride: 0 },
-        },
-        workgroups: c.rows,
-      }),
-    ),
+  return perChunk(
+    rt, pipeline, w, x, y,
+    (c) => ({ rows: c.rows, cols: w.cols, x_offset: opts.xOffset ?? 0, y_offset: (opts.yOffset ?? 0) + c.row0, n_tok: 1, x_stride: 0, y_stride: 0 }),
+    (c) => c.rows,
   );
 }
 
@@ -75,44 +81,28 @@ export async function prepareMatmulQ(
 ): Promise<PreparedDispatch> {
   const pipeline = await rt.pipelines.get(quantVariant(rt, w.type, 'matmul', opts));
   const tiles = Math.ceil(nTok / MATMUL_TILE);
-  return combine(
-    w.chunks.map((c) =>
-      prepareDispatch(rt, {
-        pipeline,
-        bindings: [c.buffer, x, y],
-        uniforms: {
-          layout: PARAMS,
-          values: {
-            rows: c.rows,
-            cols: w.cols,
-            x_offset: opts.xOffset ?? 0,
-            y_offset: (opts.yOffset ?? 0) + c.row0,
-            n_tok: nTok,
-            x_stride: opts.xStride ?? w.cols,
-            y_stride: opts.yStride ?? w.rows,
-          },
-        },
-        workgroups: c.rows * tiles,
-      }),
-    ),
+  return perChunk(
+    rt, pipeline, w, x, y,
+    (c) => ({
+      rows: c.rows,
+      cols: w.cols,
+      x_offset: opts.xOffset ?? 0,
+      y_offset: (opts.yOffset ?? 0) + c.row0,
+      n_tok: nTok,
+      x_stride: opts.xStride ?? w.cols,
+      y_stride: opts.yStride ?? w.rows,
+    }),
+    (c) => c.rows * tiles,
   );
 }
 
 /** Y[t][:] = W[tokens[t]][:] (dequantized); `tokens` is a u32 buffer of nTok ids. */
 export async function prepareGetRows(rt: GpuRuntime, w: QuantTensor, tokens: GPUBuffer, y: GPUBuffer, nTok: number, opts: QuantKernelOptions = {}): Promise<PreparedDispatch> {
-  // No reduction here, so no subgroup variant.
+  // No reduction here, so no subgroup variant. y_offset names the chunk's first row (see mm_q.wgsl).
   const pipeline = await rt.pipelines.get(quantVariant(rt, w.type, 'get_rows', { ...opts, subgroups: false }));
-  return combine(
-    w.chunks.map((c) =>
-      prepareDispatch(rt, {
-        pipeline,
-        bindings: [c.buffer, tokens, y],
-        uniforms: {
-          layout: PARAMS,
-          values: { rows: c.rows, cols: w.cols, x_offset: 0, y_offset: c.row0, n_tok: nTok, x_stride: 0, y_stride: w.cols },
-        },
-        workgroups: nTok,
-      }),
-    ),
+  return perChunk(
+    rt, pipeline, w, tokens, y,
+    (c) => ({ rows: c.rows, cols: w.cols, x_offset: 0, y_offset: c.row0, n_tok: nTok, x_stride: 0, y_stride: w.cols }),
+    () => nTok,
   );
 }
