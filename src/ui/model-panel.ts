@@ -9,6 +9,7 @@ import { bytes, explain, seconds } from './format.ts';
 import { importModelFile, type ImportFileProgress } from './import-model.ts';
 import { panelStyles } from './styles.ts';
 import { modelStyles, renderEntry, renderMemory } from './model-view.ts';
+import { DEFAULT_KV_MODE } from '../engine/kv/layout.ts';
 
 export const KV_CHOICES = ['f16', 'q8', 'q4', 'q3', 'q2'] as const;
 
@@ -60,7 +61,7 @@ export class ModelPanel extends LitElement {
     this.selected = '';
     this.cid = '';
     this.backend = 'auto';
-    this.kv = 'f16';
+    this.kv = DEFAULT_KV_MODE;
     this.sources = {};
   }
 
@@ -196,7 +197,7 @@ export class ModelPanel extends LitElement {
           <label>Backend<select id="backend" .value=${this.backend} @change=${(e: Event) => (this.backend = (e.target as HTMLSelectElement).value as BackendChoice)}>
             <option value="auto">auto</option><option value="webgpu">WebGPU</option><option value="cpu">CPU</option></select></label>
           <label>KV cache<select id="kv" data-testid="kv" .value=${this.kv} @change=${(e: Event) => (this.kv = (e.target as HTMLSelectElement).value)}>
-            ${KV_CHOICES.map((k) => html`<option value=${k}>${k}</option>`)}</select></label>
+            ${KV_CHOICES.map((k) => html`<option value=${k} ?selected=${k === this.kv}>${k}${k === DEFAULT_KV_MODE ? ' (default)' : ''}</option>`)}</select></label>
           <label>Context (tokens)<input id="n-ctx" type="number" min="16" max="131072" step="16" placeholder="model default" /></label>
         </div>
         <div class="row actions">
