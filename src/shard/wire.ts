@@ -10,13 +10,22 @@ export type ShardRequest =
   | { readonly op: 'layers'; readonly frame: ArrayBuffer }
   /** Forget KV entries at positions >= pos. */
   | { readonly op: 'truncate'; readonly pos: number }
-  | { readonly op: 'ping' };
+  | { readonly op: 'ping' }
+  /**
+   * Send the block this CID names, if you hold it (block exchange between room peers). The asker
+   * verifies the bytes against the CID itself, so the answer needs no proof.
+   */
+  | { readonly op: 'block'; readonly cid: string };
 
 export type ShardResponse =
   | { readonly op: 'loaded'; readonly from: number; readonly to: number; readonly memoryBytes: number }
   | { readonly op: 'layers'; readonly frame: ArrayBuffer }
   | { readonly op: 'truncated'; readonly pos: number }
   | { readonly op: 'pong' }
+  /** The block's bytes in a buffer of their own (never a view into the host's store). */
+  | { readonly op: 'block'; readonly cid: string; readonly bytes: ArrayBuffer }
+  /** Not held: the asker tries the next peer or a gateway. (A malformed CID gets an 'error'.) */
+  | { readonly op: 'no-block'; readonly cid: string }
   /** The participant's own error, name and message kept (e.g. ContextOverflowError). */
   | { readonly op: 'error'; readonly name: string; readonly message: string };
 

@@ -69,6 +69,21 @@ describe('ChannelPipe', () => {
     expect(await ping).toEqual({ t: 'req', id: 2, req: { op: 'ping' } });
   });
 
+  it('carries block-exchange answers as binary chunks with their CID (not as JSON)', async () => {
+    const [a, b] = pair();
+    const pa = new ChannelPipe(a, 'b');
+    const pb = new ChannelPipe(b, 'a');
+    const bytes = Uint8Array.from({ length: 40_000 }, (_, i) => (i * 31 + 7) & 255);
+    const got = next(pb);
+    pa.send({ t: 'res', id: 9, res: { op: 'block', cid: 'bafkqaaa', bytes: bytes.buffer.slice(0) } });
+    const m = (await got) as { t: string; id: number; res: { op: string; cid: string; bytes: ArrayBuffer } };
+    expect(m.t).toBe('res');
+    expect(m.res.op).toBe('block');
+    expect(m.res.cid).toBe('bafkqaaa');
+    expect(new Uint8Array(m.res.bytes)).toEqual(bytes);
+    expect(Math.max(...a.sizes)).toBeLessThanOrEqual(CHUNK_BYTES);
+  });
+
   it('a malformed chunk stream arrives as a frame that fails decoding; bye closes with reason bye', async () => {
     const [a, b] = pair();
     a.tamper = (buf) => buf.slice(0, buf.byteLength - 3); // every chunk short by 3 bytes

@@ -1,5 +1,5 @@
 // A Pipe over an RTCDataChannel (ordered, reliable). Control messages travel as JSON text;
-// activation frames as binary chunks of at most 16 KiB (frames.ts: every browser delivers that
+// binary payloads (activation frames, and block bytes for block exchange) as binary chunks of at most 16 KiB (frames.ts: every browser delivers that
 // unfragmented), sent just before the JSON message that refers to them by chunk-frame id, so on an
 // ordered channel the frame is complete when its message arrives. Chunks are checked on arrival
 // (magic, order, sizes, a size cap); a frame whose chunks were malformed is handed on as an empty
@@ -25,9 +25,11 @@ const HIGH_WATER = 4 * 1024 * 1024;
 
 type Wire = Record<string, unknown> & { t: string; frameRef?: number };
 
-function frameOf(m: PeerMessage): ArrayBuffer | undefined {
-  if (m.t === 'req' && m.req.op === 'layers') return m.req.frame;
-  if (m.t === 'res' && m.res.op === 'layers') return m.res.frame;
+/** The message's binary payload, if any, and its JSON form with the payload replaced by a reference. */
+function split(m: PeerMessage, ref: () => number): { payload: ArrayBuffer; wire: Wire } | undefined {
+  if (m.t === 'req' && m.req.op === 'layers') return { payload: m.req.frame, wire: { t: 'req', id: m.id, req: { op: 'layers' }, frameRef: ref() } };
+  if (m.t === 'res' && m.res.op === 'layers') return { payload: m.res.frame, wire: { t: 'res', id: m.id, res: { op: 'layers' }, frameRef: ref() } };
+  if (m.t === 'res' && m.res.op === 'block') return { payload: m.res.bytes, wire: { t: 'res', id: m.id, res: { op: 'block', cid: m.res.cid }, frameRef: ref() } };
   return undefined;
 }
 
@@ -55,15 +57,14 @@ export class ChannelPipe extends PipeBase implements Pipe {
 
   send(msg: PeerMessage): void {
     if (this.closed) throw new Error(`channel to ${this.remote} is closed`);
-    const frame = frameOf(msg);
-    if (!frame) {
+    const id = this.nextFrame;
+    const parts = split(msg, () => this.nextFrame++);
+    if (!parts) {
       this.push(JSON.stringify(msg));
       return;
     }
-    const id = this.nextFrame++;
-    for (const c of chunkFrame(frame, id)) this.push(c);
-    const wire: Wire = msg.t === 'req' ? { t: 'req', id: msg.id, req: { op: 'layers' }, frameRef: id } : { t: 'res', id: (msg as { id: number }).id, res: { op: 'layers' }, frameRef: id };
-    this.push(JSON.stringify(wire));
+    for (const c of chunkFrame(parts.payload, id)) this.push(c);
+    this.push(JSON.stringify(parts.wire));
   }
 
   close(): void {
@@ -100,7 +101,9 @@ export class ChannelPipe extends PipeBase implements Pipe {
       const frame = this.frames.get(m.frameRef) ?? new ArrayBuffer(0); // missing or broken: FrameError downstream
       this.frames.delete(m.frameRef);
       if (this.broken === m.frameRef) this.broken = undefined;
+      const res = m.res as { op?: string; cid?: string } | undefined;
       if (m.t === 'req') m = { ...m, req: { op: 'layers', frame } satisfies ShardRequest };
+      else if (res?.op === 'block') m = { ...m, res: { op: 'block', cid: String(res.cid), bytes: frame } satisfies ShardResponse };
       else m = { ...m, res: { op: 'layers', frame } satisfies ShardResponse };
       delete m.frameRef;
     }
