@@ -41,8 +41,13 @@ async function copyBandwidth(rt: GpuRuntime): Promise<number> {
   return (2 * n) / t.seconds;
 }
 
-/** Peak of process.memoryUsage() fields, sampled while `fn` runs. */
+/**
+ * Peak of process.memoryUsage() fields while `fn` runs, above what was live just before (the
+ * synthetic file was generated in memory a moment earlier and may not be collected yet).
+ */
 async function peakDuring<T>(fn: () => Promise<T>): Promise<{ value: T; heapUsed: number; arrayBuffers: number }> {
+  (globalThis as { gc?: () => void }).gc?.();
+  const base = process.memoryUsage();
   let heapUsed = 0;
   let arrayBuffers = 0;
   const sample = () => {
@@ -54,7 +59,7 @@ async function peakDuring<T>(fn: () => Promise<T>): Promise<{ value: T; heapUsed
   try {
     const value = await fn();
     sample();
-    return { value, heapUsed, arrayBuffers };
+    return { value, heapUsed: heapUsed - base.heapUsed, arrayBuffers: arrayBuffers - base.arrayBuffers };
   } finally {
     clearInterval(timer);
   }
@@ -118,7 +123,7 @@ export async function run(args: string[]) {
     out.push(row);
     console.log(
       `${row.model} ${tname}: prefill ${s.prefillTps.toFixed(2)} tok/s, decode ${s.decodeTps.toFixed(2)} tok/s = ${(100 * row.fractionOfLimit).toFixed(0)}% of the copy-bandwidth limit (${limit.toFixed(2)} tok/s); ` +
-        `load peak ArrayBuffers ${(arrayBuffers / MiB).toFixed(0)} MiB for a ${(src.size / MiB).toFixed(0)} MiB file (largest tensor ${(largest / MiB).toFixed(0)} MiB)`,
+        `load peak ArrayBuffers +${(arrayBuffers / MiB).toFixed(0)} MiB for a ${(src.size / MiB).toFixed(0)} MiB file (largest tensor ${(largest / MiB).toFixed(0)} MiB)`,
     );
     be.dispose();
     await src.close();
