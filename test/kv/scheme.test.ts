@@ -36,9 +36,13 @@ describe('KV layout and accounting', () => {
     expect(bitsPerElement(resolveKvLayout({ mode: 'f16' }, { nCtx: 512, ...TINY }))).toBe(16);
   });
 
-  it('groups adapt to the row width (the fixture: 4 heads of 8)', () => {
+  it('groups adapt to the row width and, by default, span at most two heads (the fixture: 4 heads of 8)', () => {
     const L = resolveKvLayout({ mode: 'q4' }, { nCtx: 512, nHeadKv: 4, headDimK: 8, headDimV: 8 });
-    expect(L.k.group).toBe(32);
+    expect(L.k.group).toBe(16);
+    // q2 keeps its wide groups (memory first): clamped to the 32-wide row only.
+    expect(resolveKvLayout({ mode: 'q2' }, { nCtx: 512, nHeadKv: 4, headDimK: 8, headDimV: 8 }).k.group).toBe(32);
+    // An explicit group is only clamped to the row.
+    expect(resolveKvLayout({ mode: 'q4', group: 64 }, { nCtx: 512, nHeadKv: 4, headDimK: 8, headDimV: 8 }).k.group).toBe(32);
     expect(resolveKvLayout({ mode: 'q3', group: 24 }, { nCtx: 64, nHeadKv: 3, headDimK: 16, headDimV: 10 }).v.group).toBe(15);
     expect(codeWords(3, 24)).toBe(3);
   });

@@ -99,7 +99,7 @@ function side(dim: number, bits: number, group: number, quantRows: number, slots
 /**
  * The default KV mode, chosen from the measured quality and memory (README, issue 6 note): q8 is
  * indistinguishable from f16 on the fixtures (KL 3e-6, top-1 100%) and 48% smaller at 4k tokens;
- * q4 with default groups already flips 2 of 64 greedy choices on the tiny-head fixture.
+ * q4 (73% smaller) is the choice for long contexts.
  */
 export const DEFAULT_KV_MODE: KvMode = 'q8';
 
@@ -110,6 +110,13 @@ export function resolveKvLayout(opts: KvOptions | undefined, s: KvShape): KvLayo
   const quantized = bits <= 8;
   const d = KV_DEFAULTS[mode];
   const group = opts?.group ?? d.group;
+  // A default group spans at most two heads: groups that straddle many heads mix their ranges and
+  // cost precision on small heads (the 8-wide fixture: q4 KL 2.5e-3 with 32-wide groups, 7.6e-4
+  // with 16). Not for q2, whose wide groups are what keeps it >= 85% smaller than f16 at 4k on
+  // 64-wide heads (TinyLlama: 85.3% capped, 86.0% not). Heads of 64+ keep q8/q4/q3's 128.
+  const cap = (hd: number) => (opts?.group !== undefined || mode === 'q2' ? group : Math.min(group, 2 * hd));
+  const groupK = cap(s.headDimK);
+  const groupV = cap(s.headDimV);
   const win = opts?.window ?? d.window;
   if (quantized && !(Number.isInteger(group) && group >= 1)) throw new KvConfigError(`KV group must be a positive integer, got ${group}`);
   if (quantized && !(Number.isInteger(win) && win >= 0)) throw new KvConfigError(`KV window must be an integer ≥ 0, got ${win}`);
@@ -126,8 +133,8 @@ export function resolveKvLayout(opts: KvOptions | undefined, s: KvShape): KvLayo
     window,
     ringSlots: slots,
     quantRows,
-    k: side(s.nHeadKv * s.headDimK, bits, group, quantRows, slots, mode === 'f32'),
-    v: side(s.nHeadKv * s.headDimV, bits, group, quantRows, slots, mode === 'f32'),
+    k: side(s.nHeadKv * s.headDimK, bits, groupK, quantRows, slots, mode === 'f32'),
+    v: side(s.nHeadKv * s.headDimV, bits, groupV, quantRows, slots, mode === 'f32'),
   };
 }
 
