@@ -18,6 +18,7 @@ export default defineConfig({
         shard: 'e2e/pages/shard.html',
         onnx: 'e2e/pages/onnx.html',
         peers: 'bench/pages/peers.html',
+        ort: 'bench/pages/ort.html',
       },
       output: {
         entryFileNames: (chunk) => (chunk.name === 'widget' ? 'widget.js' : 'assets/[name]-[hash].js'),

@@ -58,7 +58,26 @@ export function addLinear(g: GraphBuilder, x: string, name: string, m: Matrix, f
     return g.op1('MatMul', [x, w], {}, { out });
   }
   const q = quantizeQ4(m);
-  const b = g.addUint8(name, [m.rows, q.kBlocks, Q4_BLOCK / 2], q.packed);
-  const s = g.addFloat(`${name}_scales`, [m.rows * q.kBlocks], q.scales);
-  return g.op1('MatMulNBits', [x, b, s], { K: m.cols, N: m.rows, bits: 4, block_size: Q4_BLOCK }, { domain: 'com.microsoft', out });
+  return addMatMulNBits(g, x, name, { N: m.rows, K: m.cols, bits: 4, packed: q.packed, scales: q.scales }, out);
+}
+
+export interface PackedNBits {
+  /** Output features (rows of W). */
+  N: number;
+  /** Input features. */
+  K: number;
+  /** 2, 4 or 8; blocks of Q4_BLOCK along K, the default zero point 2^(bits-1). */
+  bits: number;
+  /** [N][ceil(K / Q4_BLOCK)][Q4_BLOCK * bits / 8] bytes, lowest bits first within a byte. */
+  packed: Uint8Array;
+  /** [N * ceil(K / Q4_BLOCK)] */
+  scales: Float32Array;
+}
+
+/** A MatMulNBits node over already-packed weights (the benchmark feeds it 2-bit blocks too). */
+export function addMatMulNBits(g: GraphBuilder, x: string, name: string, w: PackedNBits, out?: string): string {
+  const kBlocks = Math.ceil(w.K / Q4_BLOCK);
+  const b = g.addUint8(name, [w.N, kBlocks, (Q4_BLOCK * w.bits) / 8], w.packed);
+  const s = g.addFloat(`${name}_scales`, [w.N * kBlocks], w.scales);
+  return g.op1('MatMulNBits', [x, b, s], { K: w.K, N: w.N, bits: w.bits, block_size: Q4_BLOCK }, { domain: 'com.microsoft', out });
 }

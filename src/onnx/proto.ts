@@ -1,5 +1,5 @@
 // The ONNX protobuf classes (onnx-proto, a CommonJS package) behind a small typed facade: tensors,
-// value infos, attributes and the model envelope. Node-only (used by the exporter and its tests).
+// value infos, attributes and the model envelope. Used by the exporter (Node) and by the ort bench page (browser).
 import onnxProto from 'onnx-proto';
 
 export const onnx = onnxProto.onnx;
