@@ -8,8 +8,9 @@ import type { Blockstore } from './blockstore.ts';
 import { carStream, parseEntityBytes, scopeBlocks, type DagScope } from './car.ts';
 import { NotFoundError } from './errors.ts';
 import { openStore } from './fs-blockstore.ts';
+import { exporter } from 'ipfs-unixfs-exporter';
 import { corrupt, requestFault, shouldCorrupt, type GatewayFaults } from './gateway-faults.ts';
-import { serveStatic } from './static-files.ts';
+import { contentType, serveStatic } from './static-files.ts';
 import { blockKey, parseCid } from './verify.ts';
 
 export type { GatewayFaults } from './gateway-faults.ts';
@@ -103,6 +104,37 @@ export async function startGateway(options: GatewayServerOptions = {}): Promise<
     return bytes;
   }
 
+  /**
+   * `/ipfs/{cid}/path` without a trustless format: the file at that path of a UnixFS directory,
+   * deserialized (a directory answers with its index.html), so a site published with
+   * `tabshard publish DIR` — the app itself — runs from the gateway. The exporter resolves the path
+   * (HAMT-sharded directories too); blocks come from our own store, which holds only verified ones.
+   */
+  async function serveWebsite(req: IncomingMessage, res: ServerResponse, segments: string[]): Promise<void> {
+    const path = segments.map((p) => decodeURIComponent(p)).join('/');
+    // The exporter reads a block as an iterable of chunks.
+    const blocks = {
+      async *get(c: CID): AsyncGenerator<Uint8Array> {
+        yield await store.get(c);
+      },
+    };
+    try {
+      let entry = await exporter(path, blocks);
+      if (entry.type === 'directory') entry = await exporter(`${path}/index.html`, blocks);
+      if (entry.type !== 'file' && entry.type !== 'raw') return plain(res, 404, `${path} is not a file`);
+      res.statusCode = 200;
+      res.setHeader('Content-Type', contentType(entry.name));
+      res.setHeader('Content-Length', Number(entry.size));
+      res.setHeader('X-Ipfs-Path', `/ipfs/${path}`);
+      if (req.method === 'HEAD') return void res.end();
+      for await (const chunk of entry.content()) res.write(chunk);
+      res.end();
+    } catch {
+      if (!res.headersSent) plain(res, 404, `/ipfs/${path} not found`);
+      else res.destroy();
+    }
+  }
+
   async function handleIpfs(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const index = stats.requests++;
     if (faults?.delayMs) await sleep(faults.delayMs);
@@ -116,6 +148,8 @@ export async function startGateway(options: GatewayServerOptions = {}): Promise<
       return plain(res, faults?.error5xx?.status ?? 503, 'injected failure');
     }
     const parts = url.pathname.split('/').filter((p) => p !== '');
+    const trustless = url.searchParams.has('format') || /vnd\.ipld\./.test(req.headers.accept ?? '');
+    if (!trustless && (parts.length > 2 || (parts.length === 2 && url.pathname.endsWith('/')))) return serveWebsite(req, res, parts.slice(1));
     if (parts.length !== 2) return plain(res, 400, 'expected /ipfs/{cid} (paths are not supported)');
     let cid: CID;
     try {

@@ -20,6 +20,11 @@ const types: Record<string, string> = {
   '.map': 'application/json',
 };
 
+/** The Content-Type for a file name (by extension; octet-stream when unknown). */
+export function contentType(name: string): string {
+  return types[extname(name).toLowerCase()] ?? 'application/octet-stream';
+}
+
 /** True when it answered; false leaves the request to the caller (404). */
 export async function serveStatic(dir: string, pathname: string, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
   let rel: string;
