@@ -19,6 +19,7 @@ export default defineConfig({
         onnx: 'e2e/pages/onnx.html',
         peers: 'bench/pages/peers.html',
         ort: 'bench/pages/ort.html',
+        'onnx-bench': 'bench/pages/onnx.html',
       },
       output: {
         entryFileNames: (chunk) => (chunk.name === 'widget' ? 'widget.js' : 'assets/[name]-[hash].js'),
