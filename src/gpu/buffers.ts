@@ -10,6 +10,17 @@ interface Entry {
   size: number;
 }
 
+/** Write `bytes` at offset 0; writeBuffer needs 4-byte sizes, so a ragged tail goes zero-padded. */
+export function writePadded(device: GPUDevice, buffer: GPUBuffer, bytes: Uint8Array): void {
+  const aligned = bytes.byteLength & ~3;
+  if (aligned > 0) device.queue.writeBuffer(buffer, 0, bytes.buffer as ArrayBuffer, bytes.byteOffset, aligned);
+  if (aligned < bytes.byteLength) {
+    const tail = new Uint8Array(4);
+    tail.set(bytes.subarray(aligned));
+    device.queue.writeBuffer(buffer, aligned, tail);
+  }
+}
+
 export class BufferPool {
   private readonly device: GPUDevice;
   private readonly live = new Map<GPUBuffer, Entry>();
@@ -50,14 +61,7 @@ export class BufferPool {
   /** Create a buffer holding `data` (padded to 4 bytes as WebGPU requires). */
   upload(data: ArrayBufferView, category: BufferCategory, label: string, usage = BufferPool.storageUsage): GPUBuffer {
     const buf = this.acquire(data.byteLength, category, label, usage);
-    const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
-    const aligned = bytes.byteLength & ~3;
-    if (aligned > 0) this.device.queue.writeBuffer(buf, 0, bytes, 0, aligned);
-    if (aligned < bytes.byteLength) {
-      const tail = new Uint8Array(4);
-      tail.set(bytes.subarray(aligned));
-      this.device.queue.writeBuffer(buf, aligned, tail);
-    }
+    writePadded(this.device, buf, new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength));
     return buf;
   }
 

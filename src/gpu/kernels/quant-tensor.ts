@@ -3,7 +3,7 @@
 // rows into several buffers; kernels then run once per chunk, writing at the chunk's row offset.
 import type { GpuRuntime } from '../runtime.ts';
 import { GpuLimitError, UnsupportedTensorError } from '../errors.ts';
-import type { BufferCategory } from '../buffers.ts';
+import { writePadded, type BufferCategory } from '../buffers.ts';
 
 /** The block geometry each WGSL block file (shaders/blk_*.wgsl) implements. */
 export const GPU_BLOCK_TYPES = {
@@ -84,7 +84,7 @@ export async function uploadQuantTensor(
       if (bytes.byteLength !== n * rb) throw new RangeError(`expected ${n * rb} bytes for rows ${row0}..${row0 + n}, got ${bytes.byteLength}`);
       // +4 bytes: a misaligned 32-bit read of the last field may touch the word after the data.
       const buffer = rt.pool.acquire(n * rb + 4, opts.category ?? 'weights', `${opts.label ?? 'tensor'}[${row0}..${row0 + n})`);
-      writePadded(rt, buffer, bytes);
+      writePadded(rt.device, buffer, bytes);
       chunks.push({ buffer, row0, rows: n });
     }
   } catch (err) {
@@ -94,15 +94,6 @@ export async function uploadQuantTensor(
   return { type, rows, cols, rowBytes: rb, chunks };
 }
 
-function writePadded(rt: GpuRuntime, buffer: GPUBuffer, bytes: Uint8Array): void {
-  const aligned = bytes.byteLength & ~3;
-  if (aligned) rt.device.queue.writeBuffer(buffer, 0, bytes.buffer as ArrayBuffer, bytes.byteOffset, aligned);
-  if (aligned < bytes.byteLength) {
-    const tail = new Uint8Array(4);
-    tail.set(bytes.subarray(aligned));
-    rt.device.queue.writeBuffer(buffer, aligned, tail);
-  }
-}
 
 export function releaseQuantTensor(rt: GpuRuntime, t: QuantTensor): void {
   for (const c of t.chunks) rt.pool.destroy(c.buffer);
