@@ -25,6 +25,8 @@ export interface GatewayServerOptions {
   /** Serve this folder at `/` (index.html for `/`). */
   staticDir?: string;
   faults?: GatewayFaults;
+  /** false: answer CAR requests with 501, as a raw-block-only gateway does (default true). */
+  car?: boolean;
 }
 
 export interface GatewayStats {
@@ -159,6 +161,7 @@ export async function startGateway(options: GatewayServerOptions = {}): Promise<
     }
     const wanted = negotiate(url, req.headers.accept);
     if ('error' in wanted) return plain(res, wanted.error, wanted.message);
+    if (wanted.kind === 'car' && options.car === false) return plain(res, 501, 'this gateway serves raw blocks only');
     if (!(await store.has(cid))) return plain(res, 404, `block ${cid} not found`);
 
     res.setHeader('X-Ipfs-Path', `/ipfs/${cid}`);

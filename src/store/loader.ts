@@ -30,6 +30,47 @@ export interface LoadOptions extends NetworkOptions {
   onProgress?: (event: LoadProgress) => void;
   /** Blocks fetched at once (default 6; the client bounds HTTP concurrency too). */
   concurrency?: number;
+  /**
+   * Fetch runs of adjacent missing leaves as one trustless-gateway CAR each (default true); blocks
+   * a CAR does not deliver are then fetched one by one. false: one request per block throughout.
+   */
+  car?: boolean;
+}
+
+/** A CAR request covers at most this many file bytes (32 leaves of 256 KiB)... */
+const CAR_RUN_BYTES = 8 * 1024 * 1024;
+/** ...and at least this many leaves: below that, a request per block costs about the same. */
+const CAR_MIN_BLOCKS = 8;
+/** CAR requests in flight at once: enough to hide a request's latency, few enough to leave the
+ * client's connection budget to block requests (hedges, retries, leftovers). */
+const CAR_CONCURRENCY = 3;
+
+interface Run {
+  from: number;
+  to: number;
+  leaves: Pending[];
+}
+
+/** Group leaves (sorted by offset) into runs of adjacent ones for CAR requests; the rest stay single. */
+function carRuns(sorted: Pending[]): { runs: Run[]; single: Pending[] } {
+  const runs: Run[] = [];
+  const single: Pending[] = [];
+  let cur: Pending[] = [];
+  const close = (): void => {
+    if (cur.length >= CAR_MIN_BLOCKS) {
+      const last = cur[cur.length - 1]!;
+      runs.push({ from: cur[0]!.offset, to: last.offset + (last.size ?? 0), leaves: cur });
+    } else single.push(...cur);
+    cur = [];
+  };
+  for (const l of sorted) {
+    const prev = cur[cur.length - 1];
+    const adjacent = prev !== undefined && prev.offset + (prev.size ?? 0) === l.offset;
+    if (prev && (!adjacent || l.offset + (l.size ?? 0) - cur[0]!.offset > CAR_RUN_BYTES)) close();
+    cur.push(l);
+  }
+  close();
+  return { runs, single };
 }
 
 export interface LoadResult {
@@ -62,6 +103,8 @@ interface Pending {
   cid: CID;
   /** File bytes under this block, from its parent's blocksize (undefined for the root). */
   size: number | undefined;
+  /** Where those bytes start in the file. */
+  offset: number;
 }
 
 /** Run fn over items, at most `limit` at once; the first failure aborts `ac` and is rethrown. */
@@ -122,19 +165,26 @@ export class Loader {
     return c;
   }
 
-  /** Fetch a block (verified by the client), then store it (verified again by put); QuotaError → evict once. */
+  /**
+   * Fetch a block (verified by the client), then store it. put() verifies too, but the client's
+   * proof of these very bytes (verify.ts) spares it a second hash.
+   */
   private async fetchAndStore(cid: CID, opts: NetworkOptions, keep: Set<string>): Promise<{ bytes: Uint8Array; gateway: string }> {
     const got = await this.client(opts.gateways).fetchBlock(cid, { signal: opts.signal });
+    await this.putMakingRoom(cid, got.bytes, opts, keep);
+    return got;
+  }
+
+  /** put(); on a QuotaError, evict once (unpinned blocks, least recently used first; never `keep`) and retry. */
+  private async putMakingRoom(cid: CID, bytes: Uint8Array, opts: NetworkOptions, keep: Set<string>): Promise<void> {
     try {
-      await this.store.put(cid, got.bytes, opts);
+      await this.store.put(cid, bytes, opts);
     } catch (err) {
       if ((err as Error).name !== 'QuotaError') throw err;
-      // Unpinned blocks (of no model, least recently used first) may make room; never this model's.
-      const freed = await this.store.evict(got.bytes.length * 4, { keep });
-      if (freed.bytesFreed < got.bytes.length) throw err;
-      await this.store.put(cid, got.bytes, opts);
+      const freed = await this.store.evict(bytes.length * 4, { keep });
+      if (freed.bytesFreed < bytes.length) throw err;
+      await this.store.put(cid, bytes, opts);
     }
-    return got;
   }
 
   async load(spec: string, options: LoadOptions = {}): Promise<LoadResult> {
@@ -198,7 +248,7 @@ export class Loader {
       const concurrency = options.concurrency ?? 6;
       const leaves: Pending[] = [];
       // Interior nodes level by level: each must be read to learn its children.
-      let level: Pending[] = [{ cid: root, size: undefined }];
+      let level: Pending[] = [{ cid: root, size: undefined, offset: 0 }];
       while (level.length > 0) {
         const next: Pending[] = [];
         await eachLimit(level, concurrency, ac, async (p, signal) => {
@@ -207,9 +257,11 @@ export class Loader {
           const node = decodeFileNode(p.cid, got.bytes);
           if (p.size !== undefined && node.size !== p.size) throw new UnixFSError(`${p.cid}: holds ${node.size} bytes, its parent says ${p.size}`);
           if (p.cid.equals(root) && result.size === 0) result.size = node.size;
+          let offset = p.offset + (node.data?.length ?? 0);
           for (const child of node.children) {
             discover(child.cid);
-            (child.cid.code === RAW ? leaves : next).push({ cid: child.cid, size: child.size });
+            (child.cid.code === RAW ? leaves : next).push({ cid: child.cid, size: child.size, offset });
+            offset += child.size;
           }
           count(got.gateway, 1, got.bytes.length, node.children.length === 0 ? node.size : (node.data?.length ?? 0));
         });
@@ -221,11 +273,42 @@ export class Loader {
       const missing = new Set((await this.store.missing(leaves.map((l) => l.cid), options)).map((c) => c.toString()));
       const present = leaves.filter((l) => !missing.has(l.cid.toString()));
       if (present.length > 0) count('store', present.length, 0, present.reduce((a, l) => a + (l.size ?? 0), 0));
-      await eachLimit(leaves.filter((l) => missing.has(l.cid.toString())), concurrency, ac, async (l, signal) => {
+      const checkLeaf = (l: Pending, bytes: Uint8Array): void => {
+        if (bytes.length !== l.size) throw new UnixFSError(`${l.cid}: raw leaf of ${bytes.length} bytes, its parent says ${l.size}`);
+      };
+      const oneByOne = (todo: Pending[]): Promise<void> => eachLimit(todo, concurrency, ac, async (l, signal) => {
         const got = await this.fetchAndStore(l.cid, { ...options, signal }, keep);
-        if (got.bytes.length !== l.size) throw new UnixFSError(`${l.cid}: raw leaf of ${got.bytes.length} bytes, its parent says ${l.size}`);
+        checkLeaf(l, got.bytes);
         count(got.gateway, 1, got.bytes.length, got.bytes.length);
       });
+      const todo = leaves.filter((l) => missing.has(l.cid.toString())).sort((a, b) => a.offset - b.offset);
+      const { runs, single } = options.car === false || todo.length === 0 ? { runs: [], single: todo } : carRuns(todo);
+      const client = runs.length > 0 ? this.client(options.gateways) : undefined;
+      await Promise.all([
+        oneByOne(single),
+        eachLimit(runs, CAR_CONCURRENCY, ac, async (run, signal) => {
+          const want = new Map(run.leaves.map((l) => [blockKey(l.cid), l]));
+          try {
+            await client!.streamRange(root, run.from, run.to, {
+              signal,
+              wanted: (cid) => want.has(blockKey(cid)),
+              onBlock: async (cid, bytes, gateway) => {
+                const key = blockKey(cid);
+                const l = want.get(key)!;
+                checkLeaf(l, bytes);
+                await this.putMakingRoom(l.cid, bytes, { ...options, signal }, keep);
+                want.delete(key);
+                count(gateway, 1, bytes.length, bytes.length);
+              },
+            });
+          } catch (err) {
+            // Abort, a malformed DAG and a full store end the load; a gateway's failure only ends
+            // the CAR: what it did not deliver is fetched block by block (hedged, retried).
+            if (signal.aborted || ['UnixFSError', 'QuotaError'].includes((err as Error).name)) throw err;
+          }
+          await oneByOne([...want.values()]);
+        }),
+      ]);
       if (!(await this.store.markComplete(rootStr))) {
         throw new NotFoundError(`${label ?? rootStr}: a block went missing during the load (evicted by another tab?); load again`);
       }

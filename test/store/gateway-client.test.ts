@@ -9,7 +9,8 @@ import type { AllGatewaysFailedError } from '../../src/store/errors.ts';
 import { FsBlockstore } from '../../src/store/fs-blockstore.ts';
 import { GatewayClient, type GatewayClientEvent, type GatewayClientOptions } from '../../src/store/gateway-client.ts';
 import { startGateway, type GatewayServerOptions, type RunningGateway } from '../../src/store/gateway-server.ts';
-import { randomBytes, testSeed, withTempDir } from './helpers.ts';
+import { coveringBlocks } from '../../src/store/unixfs-range.ts';
+import { buildDag, randomBytes, testSeed, withTempDir } from './helpers.ts';
 
 const seed = testSeed('gateway-client');
 const running: RunningGateway[] = [];
@@ -262,5 +263,48 @@ describe('gateway client', () => {
     got.forEach((b, i) => expect(b).toEqual(bytes[i]));
     expect(peak).toBeLessThanOrEqual(3);
     expect(peak).toBeGreaterThan(1);
+  });
+
+  it('streamRange: one CAR request, only wanted blocks, each verified before the caller sees it; bad bytes reject it', async () => {
+    const size = 40 * 1024;
+    const bytes = randomBytes(seed + 99, size);
+    const { root, store } = await buildDag(bytes, { chunk: 1024, fanout: 4 });
+    const leaves: CID[] = [];
+    for await (const b of coveringBlocks(root, 8192, 20480, (c) => store.get(c))) if (b.cid.code === raw.code) leaves.push(b.cid);
+    const want = new Set(leaves.map((c) => c.toString()));
+    const good = await gateway(store);
+    const { c } = client([good]);
+    const got: Uint8Array[] = [];
+    const r = await c.streamRange(root, 8192, 20480, { wanted: (cid) => want.has(cid.toString()), onBlock: async (_, b) => void got.push(b) });
+    expect(r).toEqual({ gateway: good.url, blocks: 12 });
+    expect(good.stats.requests).toBe(1);
+    expect(Buffer.concat(got)).toEqual(Buffer.from(bytes.subarray(8192, 20480)));
+
+    // The fourth leaf corrupted: the three before it were verified and delivered, the bad one
+    // rejects the stream and never reaches the caller.
+    const bad = await gateway(store, { faults: { corrupt: { cids: [leaves[3]!.toString()] } } });
+    const { c: c2 } = client([bad]);
+    const seen: CID[] = [];
+    const err = await failure(c2.streamRange(root, 8192, 20480, { wanted: (cid) => want.has(cid.toString()), onBlock: async (cid) => void seen.push(cid) }));
+    expect(err.name).toBe('IntegrityError');
+    expect(seen.map(String)).toEqual(leaves.slice(0, 3).map(String));
+    expect(c2.status()[0]).toMatchObject({ integrityFailures: 1, failures: 1 });
+
+    // A gateway that does not do CAR: a GatewayError, and it is not asked for a CAR again.
+    const rawOnly = await gateway(store, { car: false });
+    const { c: c3 } = client([rawOnly]);
+    const opts = { wanted: () => true, onBlock: async () => undefined };
+    expect((await failure(c3.streamRange(root, 0, size, opts))).name).toBe('GatewayError');
+    expect((await failure(c3.streamRange(root, 0, size, opts))).message).toMatch(/no gateway available for a CAR/);
+    expect(rawOnly.stats.requests).toBe(1);
+
+    // A body that runs past what the range can need is cut off (no unbounded buffering).
+    const endless: typeof fetch = async () => new Response(new ReadableStream({
+      pull(ctl) {
+        ctl.enqueue(new Uint8Array(64 * 1024));
+      },
+    }), { status: 200, headers: { 'content-type': 'application/vnd.ipld.car; version=1' } });
+    const { c: c4 } = client([good], { fetch: endless, maxBlockBytes: 4096 });
+    expect((await failure(c4.streamRange(root, 0, 1024, opts))).name).toBe('GatewayError');
   });
 });

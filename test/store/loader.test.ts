@@ -8,6 +8,7 @@ import { MemoryModelStore } from '../../src/store/memory-model-store.ts';
 import { planEviction } from '../../src/store/model-store.ts';
 import { addEntry, emptyRegistry } from '../../src/store/registry.ts';
 import { coveringBlocks } from '../../src/store/unixfs-range.ts';
+import { isValidBlock } from '../../src/store/verify.ts';
 import { buildDag, randomBytes, testSeed } from './helpers.ts';
 
 const seed = testSeed('loader');
@@ -67,13 +68,66 @@ describe('Loader (memory store, local gateways)', () => {
     expect(stored).toBeLessThan(all.length);
     await new Promise((r) => setTimeout(r, 50)); // let aborted requests settle on the server
     const servedBefore = good.stats.blocksServed;
-    const again = await new Loader({ store, client: client() }).load(root.toString(), { gateways: urls });
+    // One request per block here, so the gateway's count is exactly the missing blocks (the CAR
+    // path's resume is the next test's).
+    const again = await new Loader({ store, client: client() }).load(root.toString(), { gateways: urls, car: false });
     expect(again.blocksFromStore).toBe(stored);
     expect(again.blocksFetched).toBe(all.length - stored);
     expect(good.stats.blocksServed - servedBefore).toBe(all.length - stored);
     await Promise.all(gateways.splice(0).map((g) => g.close()));
     const offline = await new Loader({ store }).load(root.toString(), { gateways: urls });
     expect(offline).toMatchObject({ blocksFetched: 0, blocksFromStore: all.length, sources: { store: all.length } });
+  });
+
+  it('CAR ranges: few requests, every leaf verified; a bad CAR ends at its bad block and the rest comes block by block', async () => {
+    const size = 96 * 1024; // 96 leaves: runs of adjacent missing leaves go as CAR requests
+    const bytes = randomBytes(seed + 1, size);
+    const { root, store: source } = await buildDag(bytes, { chunk: 1024, fanout: 8 });
+    const interior: CID[] = [];
+    const leaves: CID[] = [];
+    for await (const b of coveringBlocks(root, 0, size, (c) => source.get(c))) (b.cid.code === 0x55 ? leaves : interior).push(b.cid);
+    const good = await startGateway({ store: source });
+    gateways.push(good);
+
+    // Only a good gateway: the structure block by block, the leaves in one CAR.
+    const store = new MemoryModelStore();
+    const r = await new Loader({ store, client: client() }).load(root.toString(), { gateways: [good.url] });
+    expect(r).toMatchObject({ blocksFetched: interior.length + leaves.length, blocksFromStore: 0, sources: { [good.url]: interior.length + leaves.length } });
+    expect(good.stats.requests).toBe(interior.length + 1);
+    expect((await new Loader({ store }).readRange(root.toString(), 0, size)).bytes).toEqual(bytes);
+
+    // Resume: drop some leaves; the next load asks for CAR ranges over the gaps only and stores
+    // exactly the missing leaves (the path's interior nodes come along in each CAR and are skipped).
+    const dropped = leaves.filter((_, i) => (i >= 10 && i < 30) || i >= 80);
+    for (const c of dropped) await store.delete(c);
+    const requestsBefore = good.stats.requests;
+    const again = await new Loader({ store, client: client() }).load(root.toString(), { gateways: [good.url] });
+    expect(again).toMatchObject({ blocksFetched: dropped.length, blocksFromStore: interior.length + leaves.length - dropped.length });
+    expect(good.stats.requests - requestsBefore).toBe(2); // two gaps, two CAR requests
+    expect((await new Loader({ store }).readRange(root.toString(), 0, size)).bytes).toEqual(bytes);
+
+    // A corrupting gateway ranked first: its CAR fails verification at a corrupt leaf; nothing it
+    // sent unverified is stored, and the good gateway supplies the rest one block at a time.
+    const bad = await startGateway({ store: source, faults: { seed, corrupt: { fraction: 0.3 } } });
+    gateways.push(bad);
+    const store2 = new MemoryModelStore();
+    const events: string[] = [];
+    const r2 = await new Loader({ store: store2, client: { ...client(), onEvent: (e) => events.push(`${e.type}:${'gateway' in e ? e.gateway : ''}`) } })
+      .load(root.toString(), { gateways: [bad.url, good.url] });
+    expect(r2.blocksFetched).toBe(interior.length + leaves.length);
+    expect(bad.stats.faults.corrupt).toBeGreaterThan(0);
+    for (const c of [...interior, ...leaves]) expect(await isValidBlock(c, await store2.get(c))).toBe(true);
+    expect((await new Loader({ store: store2 }).readRange(root.toString(), 0, size)).bytes).toEqual(bytes);
+
+    // A gateway that serves raw blocks only: refused once, then asked block by block, no more CARs.
+    const rawOnly = await startGateway({ store: source, car: false });
+    gateways.push(rawOnly);
+    const loader3 = new Loader({ store: new MemoryModelStore(), client: client() });
+    const r3 = await loader3.load(root.toString(), { gateways: [rawOnly.url] });
+    expect(r3.blocksFetched).toBe(interior.length + leaves.length);
+    expect(rawOnly.stats.requests).toBe(interior.length + 1 + leaves.length);
+    const loader3b = new Loader({ store: new MemoryModelStore(), client: client() });
+    expect((await loader3b.load(root.toString(), { gateways: [rawOnly.url], car: false })).blocksFetched).toBe(interior.length + leaves.length);
   });
 
   it('resolves name@range through the registry', async () => {
