@@ -20,6 +20,7 @@ export default defineConfig({
         peers: 'bench/pages/peers.html',
         ort: 'bench/pages/ort.html',
         'onnx-bench': 'bench/pages/onnx.html',
+        'store-bench': 'bench/pages/store.html',
       },
       output: {
         entryFileNames: (chunk) => (chunk.name === 'widget' ? 'widget.js' : 'assets/[name]-[hash].js'),

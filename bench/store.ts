@@ -6,7 +6,12 @@
 // concurrency (what a non-verifying block client does) and the whole file in one GET (what an app
 // that trusts its server does). Two verified loads: one request per block, and the default, where
 // runs of leaves come as trustless CAR ranges (one request per 8 MiB).
+// `--browser` (needs `npm run build`): the same comparison in headless Chromium, through the app's
+// loader worker into IndexedDB (bench/pages/store.ts), the page served by the same gateway.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+import type { StoreBenchInput, StoreBenchResult } from './pages/store.ts';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -99,15 +104,49 @@ async function verifiedLoad(url: string, root: CID, car = true): Promise<{ secon
  * The gateway in its own process, as a real one would be: in this process its work would share
  * one JS thread with the client's hashing and make the ratio measure the event loop instead.
  */
-async function spawnGateway(storeDir: string): Promise<{ url: string; child: ChildProcess }> {
+async function spawnGateway(storeDir: string, staticDir?: string): Promise<{ url: string; child: ChildProcess }> {
   const script = `import { startGateway } from './src/store/gateway-server.ts';
-    const g = await startGateway({ store: ${JSON.stringify(storeDir)} }); console.log(g.url);`;
+    const g = await startGateway({ store: ${JSON.stringify(storeDir)}, staticDir: ${JSON.stringify(staticDir)} }); console.log(g.url);`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   const [line] = (await once(child.stdout!, 'data')) as [Buffer];
   return { url: line.toString().trim(), child };
 }
 
+/** The browser part: Chromium, the app's loader worker, IndexedDB; the page from the same gateway. */
+async function browserPart(url: string, input: StoreBenchInput): Promise<Record<string, unknown>> {
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless=new', '--no-sandbox', '--no-first-run', '--disable-background-networking'] });
+  try {
+    const page = await browser.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error') console.error(`[page] ${m.text()}`);
+    });
+    await page.goto(`${url}/bench/pages/store.html`);
+    await page.waitForFunction(() => 'storeBench' in globalThis);
+    const r = await page.evaluate((i) => (globalThis as unknown as { storeBench: { run(i: StoreBenchInput): Promise<StoreBenchResult> } }).storeBench.run(i), input);
+    const mib = input.size / MiB;
+    const rate = (s: number): string => `${(mib / s).toFixed(0)} MiB/s`;
+    const [pb, pf, lc, lb] = [median(r.plainBlocks), median(r.plainFile), median(r.loadCar), median(r.loadPerBlock)];
+    const best = Math.min(pb, pf);
+    console.log(`Chromium, loader worker into IndexedDB (medians of ${input.repeats}):`);
+    console.log(`  plain fetch, the raw blocks (6 at a time): ${rate(pb)}`);
+    console.log(`  plain fetch, the whole file in one GET:    ${rate(pf)}`);
+    console.log(`  verified load, a request per block:        ${rate(lb)} = ${(lb / pb).toFixed(3)} x plain blocks`);
+    console.log(`  breakdown: CAR ranges verified and dropped in the page: ${rate(median(r.clientCar))}; Loader + IndexedDB in the page (no worker): ${rate(median(r.loadInPage))}`);
+    console.log(`  verified load, CAR ranges (default):       ${rate(lc)} = ${(lc / pb).toFixed(3)} x plain blocks, ${(lc / pf).toFixed(3)} x plain file; first file byte after ${median(r.ttfbMs).toFixed(0)} ms`);
+    console.log(`  warm load() ${r.warmLoadMs.toFixed(0)} ms; warm read of the whole file from IndexedDB: ${(input.size / 1e6 / r.warmReadSeconds).toFixed(0)} MB/s`);
+    console.log(`browser: verified load / the faster plain fetch = ${(lc / best).toFixed(3)} (cost ${(100 * (lc / best - 1)).toFixed(1)}%, goal < 5%)`);
+    return {
+      ...r, ratio: lc / best, loadOverPlainBlocks: lc / pb, loadOverPlainFile: lc / pf, perBlockLoadOverPlainBlocks: lb / pb,
+      warmReadMBps: input.size / 1e6 / r.warmReadSeconds,
+    };
+  } finally {
+    await browser.close();
+  }
+}
+
 export async function run(args: string[]) {
+  const browser = args.includes('--browser');
+  if (browser && !existsSync('dist/bench/pages/store.html')) throw new Error('--browser: run `npm run build` first');
   const size = (args.includes('--quick') ? 32 : 256) * MiB;
   const repeats = args.includes('--quick') ? 3 : 5;
   const dir = await mkdtemp(join(tmpdir(), 'tabshard-bench-store-'));
@@ -118,7 +157,7 @@ export async function run(args: string[]) {
     const { root } = await importFile(randomChunks(size), { rawLeaves: true, blockstore: blocks });
     console.log(`published ${size / MiB} MiB of random bytes as ${root} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const cids = await allCids(root, (c) => blocks.get(c));
-    gw = await spawnGateway(dir);
+    gw = await spawnGateway(dir, browser ? 'dist' : undefined);
 
     // First byte: the header read a GGUF parse starts with (64 KiB), cold, through the loader.
     const cold = new Loader({ store: new MemoryModelStore() });
@@ -177,7 +216,9 @@ export async function run(args: string[]) {
     const warmReadS = (performance.now() - r0) / 1000;
     if (all.blocksFetched !== 0 || again.blocksFetched !== 0) throw new Error('warm load touched the network');
     console.log(`warm load() of the stored model: ${warmLoadMs.toFixed(1)} ms; warm read of the whole file: ${(size / 1e6 / warmReadS).toFixed(0)} MB/s`);
+    const inBrowser = browser ? await browserPart(gw.url, { root: root.toString(), cids: cids.map(String), size, repeats }) : undefined;
     return {
+      browser: inBrowser,
       bytes: size, blocks: cids.length, concurrency: CONCURRENCY, repeats,
       firstRangeMs, ttfbMs: median(ttfb),
       plainBlocksSeconds: plain, plainFileSeconds: file, clientSeconds: client, perBlockLoadSeconds: perBlock, loadSeconds: loaded,

@@ -188,15 +188,31 @@ export async function startGateway(options: GatewayServerOptions = {}): Promise<
     if (req.method === 'HEAD') return void res.end();
     const getBlock = (c: CID): Promise<Uint8Array> => serveBlock(c);
     let written = 0;
+    // The CAR writer yields each varint, CID and block as its own small chunk; written one by one
+    // they reach a browser as thousands of tiny reads (Chromium then reads a CAR at a third of the
+    // speed of the same bytes as a file). Coalesce into writes of up to 256 KiB, as Kubo's buffered
+    // writer does.
+    const pending: Uint8Array[] = [];
+    let pendingBytes = 0;
+    const flush = async (): Promise<void> => {
+      if (pendingBytes === 0) return;
+      const chunk = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+      pending.length = 0;
+      pendingBytes = 0;
+      if (fault === 'closeMidBody' && written > 0) {
+        stats.faults.closeMidBody++;
+        throw new Error('injected close mid-body');
+      }
+      written += chunk.length;
+      if (!res.write(chunk)) await new Promise<void>((r) => res.once('drain', () => r()));
+    };
     try {
       for await (const chunk of carStream(cid, scopeBlocks(cid, wanted.scope, getBlock, wanted.range))) {
-        if (fault === 'closeMidBody' && written > 0) {
-          stats.faults.closeMidBody++;
-          return void res.destroy();
-        }
-        written += chunk.length;
-        if (!res.write(chunk)) await new Promise<void>((r) => res.once('drain', () => r()));
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes >= 256 * 1024 || fault === 'closeMidBody') await flush();
       }
+      await flush();
       res.end();
     } catch {
       res.destroy(); // a block missing mid-stream: a truncated CAR must not look complete

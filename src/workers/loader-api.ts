@@ -24,6 +24,8 @@ export interface CallOptions {
 
 export interface WorkerLoadOptions extends CallOptions {
   concurrency?: number;
+  /** false: one request per block, no CAR ranges (LoadOptions.car). */
+  car?: boolean;
   /** Minimum ms between progress messages (default 50); the first and the last are always sent. */
   progressIntervalMs?: number;
 }

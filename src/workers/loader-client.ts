@@ -15,6 +15,7 @@ export interface ClientCallOptions {
 export interface ClientLoadOptions extends ClientCallOptions {
   onProgress?: (event: LoadProgress) => void;
   concurrency?: number;
+  car?: boolean;
 }
 
 let nextId = 0;
@@ -49,7 +50,7 @@ export class LoaderClient {
   async load(spec: string, options: ClientLoadOptions = {}): Promise<LoadResult> {
     const cb = options.onProgress ? proxy(options.onProgress) : undefined;
     return this.call(options.signal, (callId) =>
-      this.api.load(spec, { gateways: options.gateways, concurrency: options.concurrency, callId }, cb));
+      this.api.load(spec, { gateways: options.gateways, concurrency: options.concurrency, car: options.car, callId }, cb));
   }
 
   readRange(spec: string, offset: number, length: number, options: ClientCallOptions = {}): Promise<RangeRead> {

@@ -85,7 +85,7 @@ const api: LoaderWorkerApi = {
     const progress = onProgress ? throttled((e) => void onProgress(e), options.progressIntervalMs ?? 50) : undefined;
     return withCall(options, async (signal) => {
       try {
-        return await loader.load(spec, { gateways: options.gateways, concurrency: options.concurrency, signal, onProgress: progress?.push });
+        return await loader.load(spec, { gateways: options.gateways, concurrency: options.concurrency, car: options.car, signal, onProgress: progress?.push });
       } finally {
         progress?.flush();
         // The callback is a comlink proxy (a MessagePort): let it go, or every load leaks one.
