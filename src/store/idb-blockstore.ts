@@ -5,7 +5,12 @@
 // - a model's blocks are pinned while its record exists; unpinned blocks go least recently used
 //   first, on evict() or when a model is deleted;
 // - QuotaExceededError (from a request, or as a transaction's abort reason) becomes a QuotaError
-//   that names what to free; the failed block is simply absent and no model is marked available.
+//   that names what to free; the failed block is simply absent and no model is marked available;
+// - block writes are group-committed: puts that arrive while a write transaction is in flight go
+//   together in the next one (up to 16 blocks), with relaxed durability. A transaction per block
+//   (and a read transaction before it to see whether the block is there) made the browser's
+//   store the slowest part of a load; a batch is still all-or-nothing, and a block is reported
+//   stored only once its transaction has completed. Model records keep the default durability.
 import type { IDBPTransaction } from 'idb';
 import type { CID } from 'multiformats/cid';
 import type { AbortOptions } from './blockstore.ts';
@@ -38,6 +43,17 @@ async function estimate(): Promise<{ usage?: number; quota?: number }> {
 
 type EvictTx = IDBPTransaction<TabshardDB, ['models', 'blocks', 'blockMeta'], 'readwrite'>;
 
+interface PendingWrite {
+  key: string;
+  bytes: Uint8Array;
+  meta: BlockMeta;
+  done: () => void;
+  fail: (err: unknown) => void;
+}
+
+/** Blocks per write transaction at most (4 MiB of 256 KiB blocks). */
+const WRITE_BATCH = 16;
+
 /** Own a compact buffer: IDB clones a view's whole underlying ArrayBuffer, not just the view. */
 function compact(bytes: Uint8Array): Uint8Array {
   return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
@@ -49,6 +65,9 @@ export class IdbBlockstore implements ModelStore {
   /** Bytes of stored blocks, counted at open (only used for the simulated quota). */
   private used: number;
   private readonly inflight = new Map<string, Promise<void>>();
+  /** Verified blocks waiting for the next write transaction (see the top of this file). */
+  private readonly queue: PendingWrite[] = [];
+  private writing = false;
   private readonly touched = new Map<string, number>();
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private clock = 0;
@@ -114,7 +133,7 @@ export class IdbBlockstore implements ModelStore {
     const key = blockKey(cid);
     const pending = this.inflight.get(key);
     if (pending) return pending;
-    if (await this.has(cid)) return;
+    // Whether it is stored already is asked inside the write transaction, not in one of its own.
     const p = this.write(cid, key, bytes).finally(() => this.inflight.delete(key));
     this.inflight.set(key, p);
     return p;
@@ -130,14 +149,45 @@ export class IdbBlockstore implements ModelStore {
     // Reserve before writing: concurrent puts must not all pass the (simulated) quota check.
     this.used += bytes.length;
     const meta: BlockMeta = { key, cid: cid.toString(), size: bytes.length, lastAccess: this.now() };
+    await new Promise<void>((done, fail) => {
+      this.queue.push({ key, bytes: compact(bytes), meta, done, fail });
+      if (!this.writing) void this.drain();
+    });
+  }
+
+  /** Write queued blocks, a batch per transaction, until the queue is empty. */
+  private async drain(): Promise<void> {
+    this.writing = true;
     try {
-      await this.guard(bytes.length, async () => {
-        const tx = this.db.transaction(['blocks', 'blockMeta'], 'readwrite');
-        await Promise.all([tx.objectStore('blocks').put(compact(bytes), key), tx.objectStore('blockMeta').put(meta), tx.done]);
-      });
-    } catch (err) {
-      this.used -= bytes.length;
-      throw err;
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, WRITE_BATCH);
+        const bytes = batch.reduce((a, w) => a + w.bytes.length, 0);
+        try {
+          const existed = await this.guard(bytes, async () => {
+            const tx = this.db.transaction(['blocks', 'blockMeta'], 'readwrite', { durability: 'relaxed' });
+            const metas = tx.objectStore('blockMeta');
+            const blocks = tx.objectStore('blocks');
+            const found = await Promise.all(batch.map(async (w) => {
+              if ((await metas.getKey(w.key)) !== undefined) return true; // identical bytes stored already
+              await Promise.all([blocks.put(w.bytes, w.key), metas.put(w.meta)]);
+              return false;
+            }));
+            await tx.done;
+            return found;
+          });
+          batch.forEach((w, i) => {
+            if (existed[i]) this.used -= w.bytes.length;
+            w.done();
+          });
+        } catch (err) {
+          for (const w of batch) {
+            this.used -= w.bytes.length;
+            w.fail(err);
+          }
+        }
+      }
+    } finally {
+      this.writing = false;
     }
   }
 
