@@ -1,8 +1,9 @@
-// `npm run bench -- kv [--quick]`: the compressed KV cache, per mode, side by side in one run:
+// `npm run bench -- kv [--quick] [--cpu-only]`: the compressed KV cache, per mode, side by side in one run:
 //  1. KV bytes at 512/2k/4k tokens (everything included, from the layouts the engine allocates)
 //     on real shapes, against f16;
 //  2. decode tokens/s at those lengths on a synthetic model with a real attention shape
-//     (TinyLlama-like: 32 heads, 4 KV heads of 64; random Q4_K weights; 2 layers), against f16;
+//     (TinyLlama-like: 32 heads, 4 KV heads of 64; random Q4_K weights; 2 layers), against f16,
+//     on the WebGPU backend and on the CPU backend;
 //  3. KL divergence and top-1 agreement against the f16-KV run on the fixture models over their
 //     reference sequences (teacher-forced decode, one token per forward).
 import { readFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { parseGguf } from '../src/formats/gguf-reader.ts';
 import { bytesSource } from '../src/formats/range-source.ts';
 import { writeGguf, type GgufWriteTensor } from '../src/formats/gguf-writer.ts';
 import { GgufValueType, type GgufKV } from '../src/formats/gguf-types.ts';
+import { createCpuBackend, type CpuBackend } from '../src/engine/cpu/index.ts';
 import { createGpuBackend } from '../src/engine/gpu/index.ts';
 import { randomTensorBytes } from '../src/gpu/quant-checks.ts';
 import { bitsPerElement, describeKv, layerKvBytes, resolveKvLayout, KV_MODES, type KvMode } from '../src/engine/kv/layout.ts';
@@ -101,6 +103,51 @@ async function decodeSpeed(rt: GpuRuntime, quick: boolean) {
   return rows;
 }
 
+/**
+ * The same decode on the CPU backend (Node CLI, WebKit, CPU shard participants): the weights are
+ * dequantized to f32 at load, so the matmuls cost the same in every mode and the ratio shows what
+ * reading a compressed cache costs or saves in the CPU attention. The modes' backends are held
+ * side by side and timed in interleaved rounds, best round each, so that load from other
+ * processes on the machine hits every mode alike.
+ */
+async function cpuDecodeSpeed(quick: boolean) {
+  const lengths = quick ? [512, 2048] : LENGTHS;
+  const bytes = syntheticModel(Math.max(...lengths));
+  const file = parseGguf(bytes);
+  const rows: Record<string, unknown>[] = [];
+  const steps = quick ? 2 : 4;
+  const rounds = quick ? 2 : 3;
+  for (const n of lengths) {
+    const bes = new Map<KvMode, CpuBackend>();
+    try {
+      for (const mode of MODES) {
+        const be = await createCpuBackend(file, bytesSource(bytes), { nCtx: n, kv: { mode } });
+        bes.set(mode, be);
+        be.kvAssumeFilled(n - 1);
+        await be.forward([1], n - 1); // warm: the JIT
+      }
+      const best = new Map<KvMode, number>();
+      for (let r = 0; r < rounds; r++) {
+        for (const [mode, be] of bes) {
+          const t0 = performance.now();
+          for (let i = 0; i < steps; i++) await be.forward([1 + i], n - 1);
+          best.set(mode, Math.max(best.get(mode) ?? 0, steps / ((performance.now() - t0) / 1000)));
+        }
+      }
+      const f16Rate = best.get('f16')!;
+      const line: string[] = [];
+      for (const [mode, rate] of best) {
+        rows.push({ tokens: n, mode, tokensPerSecond: rate, vsF16: rate / f16Rate, kvBytes: bes.get(mode)!.memory().kv });
+        line.push(`${mode} ${rate.toFixed(2)} tok/s (${(rate / f16Rate).toFixed(2)}x f16)`);
+      }
+      console.log(`cpu decode @${n}: ${line.join(', ')}`);
+    } finally {
+      for (const be of bes.values()) be.dispose();
+    }
+  }
+  return rows;
+}
+
 async function quality(rt: GpuRuntime, quick: boolean) {
   const models = quick ? ['stories260K-f32'] : ['stories260K-f32', 'stories260K-pad256-q4_k', 'stories260K-pad256-q2_k'];
   const rows: Record<string, unknown>[] = [];
@@ -127,14 +174,17 @@ async function quality(rt: GpuRuntime, quick: boolean) {
 
 export async function run(args: string[]) {
   const quick = args.includes('--quick');
+  // --cpu-only: the byte table and the CPU decode rows, without a GPU (where only a software adapter exists).
+  if (args.includes('--cpu-only')) return { bytes: bytesTable(), decodeCpu: await cpuDecodeSpeed(quick) };
   const rt = await GpuRuntime.create(await nodeGpuEnvironment());
   const a = rt.report.adapter;
   console.log(`adapter: ${a?.vendor} ${a?.architecture} ${a?.description}`);
   try {
     const bytes = bytesTable();
     const decode = await decodeSpeed(rt, quick);
+    const decodeCpu = await cpuDecodeSpeed(quick);
     const q = await quality(rt, quick);
-    return { adapter: a, bytes, decode, quality: q };
+    return { adapter: a, bytes, decode, decodeCpu, quality: q };
   } finally {
     rt.destroy();
   }

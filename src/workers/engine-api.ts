@@ -22,7 +22,7 @@ export interface EngineLoadOptions {
   backend?: BackendChoice;
   /** Context length to allocate (KV cache); default min(model, 2048). */
   nCtx?: number;
-  /** KV cache mode (f16, q8, q4, q3, q2); ignored when unknown or unsupported by the backend. */
+  /** KV cache mode (f32, f16, q8, q4, q3, q2) for either backend; ignored when unknown. */
   kv?: string;
   callId?: string;
 }

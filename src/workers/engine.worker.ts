@@ -60,7 +60,7 @@ function openStore() {
 
 const KV_MODES = new Set(['f32', 'f16', 'q8', 'q4', 'q3', 'q2']);
 
-/** The KV option for the GPU backend; an unknown mode is ignored (the backend's default applies). */
+/** The KV option for either backend; an unknown mode is ignored (the backend's default applies). */
 function kvOptions(mode: string | undefined): KvOptions | undefined {
   return mode && KV_MODES.has(mode) ? { mode: mode as NonNullable<KvOptions['mode']> } : undefined;
 }
@@ -117,7 +117,7 @@ export const api: EngineWorkerApi = {
         const upload = (p: { tensor: string; bytesDone: number; bytesTotal: number }) => void onProgress?.({ phase: 'upload', ...p });
         const backend = wantGpu
           ? await createGpuBackend(file, source, { runtime: await gpuRuntime(), nCtx: opts.nCtx, kv: kvOptions(opts.kv), signal, onProgress: upload })
-          : await createCpuBackend(file, source, { nCtx: opts.nCtx ?? 2048, signal });
+          : await createCpuBackend(file, source, { nCtx: opts.nCtx ?? 2048, kv: kvOptions(opts.kv), signal });
         const a = caps.adapter;
         const info: EngineModelInfo = {
           label: res.label ?? res.root,

@@ -53,7 +53,8 @@ describe('CPU backend on stories260K-f32', () => {
   });
 
   it('incremental decode equals a batched forward, and truncate rewinds the cache', async () => {
-    const be = await cpuModel(NAME);
+    // The exact f32 KV cache: decode reads what prefill computed (compressed modes: test/kv/cpu-engine.test.ts).
+    const be = await cpuModel(NAME, { kv: { mode: 'f32' } });
     const toks = ref(NAME).input_tokens.slice(0, 12);
     const batched = await be.forward(toks, 0, true);
     be.truncate(0);

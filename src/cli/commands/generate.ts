@@ -3,7 +3,6 @@
 import { parse, UsageError } from '../args.ts';
 import { generate } from '../../engine/generate.ts';
 import { createBackend, kvMode, openModel, type BackendKind } from '../../engine/node/model.ts';
-import { DEFAULT_KV_MODE } from '../../engine/kv/layout.ts';
 import type { SamplingOptions } from '../../engine/sampler.ts';
 import { tokenizerFromGguf } from '../../engine/tokenizer/index.ts';
 
@@ -58,7 +57,7 @@ export async function run(args: string[]): Promise<number> {
           tokens: res.tokens, text: res.text, promptTokens: res.promptTokens,
           prefillTokensPerSecond: res.prefillTokensPerSecond, decodeTokensPerSecond: res.decodeTokensPerSecond,
           stoppedBy: res.stoppedBy, backend: backend.kind, model: model.label, memory: backend.memory(),
-          kv: backend.kind === 'webgpu' ? (values.kv ?? DEFAULT_KV_MODE) : 'f32', kvBytes: backend.memory().kv,
+          kv: backend.kvLayout.mode, kvBytes: backend.memory().kv,
         }));
       } else {
         process.stdout.write('\n');

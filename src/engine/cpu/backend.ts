@@ -1,6 +1,8 @@
 // The CPU backend: the test oracle and the no-WebGPU fallback. Weights of the slice it holds are
 // dequantized to f32 once at load (bit-exact with ggml's to_float); every op then runs in f32
-// storage with float64 sums. Browser-safe: it reads tensors through a RangeSource.
+// storage with float64 sums. The KV cache is kept in a mode of src/engine/kv (the same words and
+// rules as the WebGPU backend's cache; 'f32' is exact, for reference comparisons). Browser-safe:
+// it reads tensors through a RangeSource.
 import { readTensorBytes } from '../../formats/gguf-reader.ts';
 import type { RangeSource } from '../../formats/range-source.ts';
 import type { GgufFile } from '../../formats/gguf-types.ts';
@@ -9,8 +11,11 @@ import type { Backend, LlamaConfig, MemoryReport } from '../backend.ts';
 import { configFromGguf } from '../config.ts';
 import { EngineArgumentError, UnsupportedTensorTypeError } from '../errors.ts';
 import { LAYER_ROLES, sliceWeights, type LayerRole, type WeightRef } from '../weights.ts';
+import { rotateHeads } from '../kv/hadamard.ts';
+import { resolveKvLayout, type KvLayout, type KvOptions } from '../kv/layout.ts';
+import { kvAttention } from './kv-attention.ts';
 import { LayerKv } from './kv-cache.ts';
-import { addInPlace, attention, matmul, rmsnorm, rope, ropeTable, swiglu } from './math.ts';
+import { addInPlace, matmul, rmsnorm, rope, ropeTable, swiglu } from './math.ts';
 
 export interface CpuBackendOptions {
   /** Layers to hold, [from, to); default all. */
@@ -21,6 +26,11 @@ export interface CpuBackendOptions {
   head?: boolean;
   /** Cap the context below the model's (KV memory grows with use, up to this). */
   nCtx?: number;
+  /**
+   * KV cache: mode (f32 | f16 | q8 | q4 | q3 | q2; default DEFAULT_KV_MODE, as on WebGPU), group and
+   * window (src/engine/kv/layout.ts). 'f32' keeps the exact cache the oracle tests compare with.
+   */
+  kv?: KvOptions;
   signal?: AbortSignal;
   /** Bytes of tensor data read so far, of `total`. */
   onProgress?: (loaded: number, total: number) => void;
@@ -34,9 +44,11 @@ async function loadF32(src: RangeSource, ref: WeightRef): Promise<Float32Array> 
   return dequantize(t.type, await readTensorBytes(src, t), t.nElements);
 }
 
-export async function createCpuBackend(file: GgufFile, source: RangeSource, opts: CpuBackendOptions = {}): Promise<Backend> {
+export async function createCpuBackend(file: GgufFile, source: RangeSource, opts: CpuBackendOptions = {}): Promise<CpuBackend> {
   const base = configFromGguf(file);
   const cfg: LlamaConfig = { ...base, nCtx: Math.min(base.nCtx, opts.nCtx ?? base.nCtx) };
+  // Resolve the KV options first: a bad mode, group or window fails before any bytes are read.
+  const kvLayout = resolveKvLayout(opts.kv, cfg);
   const [from, to] = opts.layers ?? [0, cfg.nLayer];
   const hasEmbed = opts.embed ?? from === 0;
   const hasHead = opts.head ?? to === cfg.nLayer;
@@ -61,10 +73,10 @@ export async function createCpuBackend(file: GgufFile, source: RangeSource, opts
     opts.onProgress?.(loaded, total);
   }
   opts.signal?.throwIfAborted();
-  return new CpuBackend(cfg, [from, to], hasEmbed, hasHead, global, layerW as Map<number, LayerW>);
+  return new CpuBackend(cfg, [from, to], hasEmbed, hasHead, global, layerW as Map<number, LayerW>, kvLayout);
 }
 
-class CpuBackend implements Backend {
+export class CpuBackend implements Backend {
   readonly kind = 'cpu' as const;
   readonly config: LlamaConfig;
   readonly layerRange: readonly [number, number];
@@ -72,21 +84,22 @@ class CpuBackend implements Backend {
   private readonly hasHead: boolean;
   private readonly global: Map<string, Float32Array>;
   private readonly layerW: Map<number, LayerW>;
+  /** The KV cache's resolved layout at the full context (mode, groups, window). */
+  readonly kvLayout: KvLayout;
   private readonly kv = new Map<number, LayerKv>();
   private scratchBytes = 0;
   private disposed = false;
 
   constructor(cfg: LlamaConfig, range: [number, number], hasEmbed: boolean, hasHead: boolean,
-    global: Map<string, Float32Array>, layerW: Map<number, LayerW>) {
+    global: Map<string, Float32Array>, layerW: Map<number, LayerW>, kvLayout: KvLayout) {
     this.config = cfg;
     this.layerRange = range;
     this.hasEmbed = hasEmbed;
     this.hasHead = hasHead;
     this.global = global;
     this.layerW = layerW;
-    const kRow = cfg.nHeadKv * cfg.headDimK;
-    const vRow = cfg.nHeadKv * cfg.headDimV;
-    for (let i = range[0]; i < range[1]; i++) this.kv.set(i, new LayerKv(kRow, vRow, cfg.nCtx));
+    this.kvLayout = kvLayout;
+    for (let i = range[0]; i < range[1]; i++) this.kv.set(i, new LayerKv(kvLayout));
   }
 
   private live(): void {
@@ -137,8 +150,9 @@ class CpuBackend implements Backend {
     const proj = new Float32Array(nTok * c.nEmbd);
     const gate = new Float32Array(nTok * c.nFf);
     const up = new Float32Array(nTok * c.nFf);
-    const scores = new Float64Array(pos + nTok);
+    const scores = new Float64Array((c.nHead / c.nHeadKv) * (pos + nTok));
     this.scratchBytes = 4 * (xn.length * 2 + q.length + k.length + v.length + att.length + gate.length + up.length) + 8 * scores.length;
+    const rot = this.kvLayout.rotate;
     const table = ropeTable(pos, nTok, c.ropeDim, c.ropeBase, c.ropeScale, this.global.get('rope_freqs'));
     for (let l = from; l < to; l++) {
       const w = this.layerW.get(l)!;
@@ -149,8 +163,18 @@ class CpuBackend implements Backend {
       matmul(v, xn, w.attn_v, nTok, c.nEmbd, vDim);
       rope(q, nTok, c.nHead, c.headDimK, table);
       rope(k, nTok, c.nHeadKv, c.headDimK, table);
+      // The Hadamard rotation (when the layout quantizes) leaves q·k unchanged and is undone on the
+      // output, as in the WebGPU backend; it spreads outlier channels before quantization.
+      if (rot) {
+        rotateHeads(q, nTok, c.nHead, c.headDimK);
+        rotateHeads(k, nTok, c.nHeadKv, c.headDimK);
+        rotateHeads(v, nTok, c.nHeadKv, c.headDimV);
+      }
+      // Attention reads the cache as it was before this batch plus the batch's own f32 rows, then
+      // the batch is appended (quantized once it leaves the window), in the WebGPU backend's order.
+      kvAttention(att, cache.ref, q, k, v, nTok, pos, c, scores);
       cache.write(pos, nTok, k, v);
-      attention(att, q, cache.k, cache.v, nTok, pos, c, scores);
+      if (rot) rotateHeads(att, nTok, c.nHead, c.headDimV);
       matmul(proj, att, w.attn_output, nTok, oDim, c.nEmbd);
       addInPlace(x, proj, x.length);
       rmsnorm(xn, x, w.ffn_norm, nTok, c.nEmbd, c.normEps);
@@ -190,6 +214,11 @@ class CpuBackend implements Backend {
 
   truncate(pos: number): void {
     for (const kv of this.kv.values()) kv.truncate(pos);
+  }
+
+  /** Benchmarks only: decode at position n without prefilling 0..n-1 (as GpuBackend.kvAssumeFilled). */
+  kvAssumeFilled(n: number): void {
+    for (const kv of this.kv.values()) kv.assumeFilled(n);
   }
 
   memory(): MemoryReport {

@@ -1,1 +1,1 @@
-export { createCpuBackend, type CpuBackendOptions } from './backend.ts';
+export { createCpuBackend, CpuBackend, type CpuBackendOptions } from './backend.ts';

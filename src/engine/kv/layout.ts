@@ -160,3 +160,25 @@ export function describeKv(l: KvLayout): string {
   if (!l.quantized) return `${l.mode} (${bitsPerElement(l).toFixed(2)} bits/element)`;
   return `${l.mode} group ${l.k.group}/${l.v.group} window ${l.window}${l.rotate ? ' hadamard' : ''} (${bitsPerElement(l).toFixed(3)} bits/element at ${l.nCtx})`;
 }
+
+/**
+ * The same scheme as `L` (groups, rotation, window) sized for `cap` ≤ L.nCtx positions, for a cache
+ * that grows by re-layout (the CPU backend's). Its ring has min(window, cap) slots: while fewer
+ * than `cap` positions exist no ring slot wraps, so slot p % ringSlots is p in the small layout and
+ * in the larger one, and growing only moves words. kvLayoutAt(L, L.nCtx) equals L.
+ */
+export function kvLayoutAt(L: KvLayout, cap: number): KvLayout {
+  if (!(Number.isInteger(cap) && cap >= 1 && cap <= L.nCtx)) throw new KvConfigError(`KV capacity must be an integer in 1..${L.nCtx}, got ${cap}`);
+  const window = L.quantized ? Math.min(L.window, cap) : cap;
+  const quantRows = L.quantized ? cap - window : 0;
+  const full32 = L.mode === 'f32';
+  return {
+    ...L,
+    nCtx: cap,
+    window,
+    ringSlots: window,
+    quantRows,
+    k: side(L.k.dim, L.bits, L.k.group, quantRows, window, full32),
+    v: side(L.v.dim, L.bits, L.v.group, quantRows, window, full32),
+  };
+}

@@ -15,7 +15,7 @@ import { nodeGpuEnvironment } from '../../gpu/node.ts';
 import type { Backend } from '../backend.ts';
 import { createCpuBackend } from '../cpu/index.ts';
 import { createGpuBackend, type KvMode } from '../gpu/index.ts';
-import { KV_MODES } from '../kv/layout.ts';
+import { KV_MODES, type KvLayout } from '../kv/layout.ts';
 import { probeCapabilities } from '../../gpu/capabilities.ts';
 
 export interface OpenedModel {
@@ -62,8 +62,10 @@ export function kvMode(v: string | undefined): KvMode | undefined {
 export async function createBackend(
   requested: BackendKind | undefined, file: GgufFile, source: RangeSource,
   opts: { signal?: AbortSignal; nCtx?: number; kv?: KvMode; note?: (msg: string) => void } = {},
-): Promise<Backend> {
+): Promise<Backend & { readonly kvLayout: KvLayout }> {
   const note = opts.note ?? ((m: string) => process.stderr.write(`${m}\n`));
+  // Both backends keep the same compressed cache; absent, each uses DEFAULT_KV_MODE.
+  const kvOpts = opts.kv ? { mode: opts.kv } : undefined;
   if (requested !== 'cpu') {
     try {
       const env = await nodeGpuEnvironment();
@@ -72,13 +74,12 @@ export async function createBackend(
       if (requested === undefined && caps.adapter?.isFallbackAdapter) {
         note(`tabshard: the only WebGPU adapter is a software emulation (${caps.adapter.description || caps.adapter.architecture}); using the faster CPU backend (--backend webgpu to override)`);
       } else {
-        return await createGpuBackend(file, source, { env, signal: opts.signal, nCtx: opts.nCtx, kv: opts.kv ? { mode: opts.kv } : undefined });
+        return await createGpuBackend(file, source, { env, signal: opts.signal, nCtx: opts.nCtx, kv: kvOpts });
       }
     } catch (err) {
       if (requested === 'webgpu') throw err;
       note(`tabshard: WebGPU unavailable (${(err as Error).name}: ${(err as Error).message}); using the CPU backend`);
     }
   }
-  if (opts.kv && opts.kv !== 'f32') note(`tabshard: the CPU backend keeps an f32 KV cache; --kv ${opts.kv} applies to the WebGPU backend`);
-  return createCpuBackend(file, source, { signal: opts.signal, nCtx: opts.nCtx });
+  return createCpuBackend(file, source, { signal: opts.signal, nCtx: opts.nCtx, kv: kvOpts });
 }
