@@ -1,6 +1,6 @@
 // A shard room page, coordinator or participant (`?role=`), over tabs (BroadcastChannel) or WebRTC
-// (`?transport=webrtc&relay=ws://...`); the room and its secret come from the fragment
-// (#room=ID&secret=S), never from the query, so the server never sees the secret. Playwright drives
+// (`?transport=webrtc&relay=ws://...` for the WebSocket relay, `&relay=<multiaddr>` for js-libp2p:
+// see relay-room.ts); the room and its secret come from the fragment (#room=ID&secret=S), never from the query, so the server never sees the secret. Playwright drives
 // `window.shard` (see ShardPageApi). Participants and the coordinator run the CPU backend: on this
 // machine WebGPU is SwiftShader (~0.3 s per layers call), which would make a 3-way split of a
 // 60-token answer take minutes, and what is under test here is the transport, not the kernels.
@@ -63,6 +63,10 @@ export interface ShardPageApi {
   /** Coordinator: tokens generated so far in the current run. */
   tokens: number;
   run?: (o: RunOptions) => Promise<RunResult>;
+  /** libp2p transport: the connections under each open pipe (addresses; limited = relayed). */
+  links?: () => { peer: string; addrs: string[]; limited: boolean[] }[];
+  /** libp2p transport: failed dial attempts (a retry may have succeeded). */
+  dialFailures?: () => string[];
 }
 
 const q = new URLSearchParams(location.search);
@@ -113,10 +117,15 @@ async function openSource(): Promise<PeerSource> {
     tabs.bindPageLifecycle(window);
     return tabs;
   }
-  const { WebRtcRoom } = await import('../../src/shard/transports/webrtc.ts');
-  const r = await WebRtcRoom.join(q.get('relay') ?? 'ws://127.0.0.1:4180', room.id, id, role);
-  r.bindPageLifecycle(window);
-  return r;
+  // The relay address picks the stack: a multiaddr → js-libp2p, a ws:// URL → the WebSocket relay.
+  const { joinRelayRoom } = await import('../../src/shard/transports/relay-room.ts');
+  const j = await joinRelayRoom(q.get('relay') ?? 'ws://127.0.0.1:4180', room.id, id, role);
+  j.room.bindPageLifecycle(window);
+  if (j.kind === 'libp2p') {
+    api.links = () => j.room.links();
+    api.dialFailures = () => [...j.room.dialFailures];
+  }
+  return j.room;
 }
 
 /** A CPU backend for [from, to), slowed by `delay` per layers call when asked. */
