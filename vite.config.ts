@@ -14,6 +14,7 @@ export default defineConfig({
         // The embeddable <tabshard-chat>: emitted at a stable name, dist/widget.js, for one script tag.
         widget: 'src/widget/index.ts',
         kernels: 'e2e/pages/kernels.html',
+        'engine-f16': 'e2e/pages/engine-f16.html',
         store: 'e2e/pages/store.html',
         shard: 'e2e/pages/shard.html',
         onnx: 'e2e/pages/onnx.html',

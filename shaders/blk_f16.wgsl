@@ -14,3 +14,12 @@ fn dequant_part(blk: u32, p: u32) -> array<f32, NPP> {
 fn part_col(p: u32, k: u32) -> u32 {
   return k;
 }
+
+//#if SHADER_F16
+// The weights as they are: f16 (exact, no rounding).
+fn dequant_part_h(blk: u32, p: u32) -> array<vec4<f16>, NG> {
+  let a = vec2<f16>(unpack2x16float(ld_u32(blk)));
+  let b = vec2<f16>(unpack2x16float(ld_u32(blk + 4u)));
+  return array<vec4<f16>, NG>(vec4<f16>(a, b));
+}
+//#endif

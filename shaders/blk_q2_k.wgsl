@@ -30,3 +30,24 @@ fn dequant_part(blk: u32, p: u32) -> array<f32, NPP> {
 fn part_col(p: u32, k: u32) -> u32 {
   return (p / 8u) * 128u + (k / 4u) * 32u + (p % 8u) * 4u + (k % 4u);
 }
+
+//#if SHADER_F16
+// The same part as 4 groups of 4 f16 weights (group j = plane j). d*sc and dmin*m are exact in f32
+// (11 + 4 bits) and rounded once to f16; the 2-bit quants are exact f16 integers (bytes_f16).
+fn dequant_part_h(blk: u32, p: u32) -> array<vec4<f16>, NG> {
+  let n = p / 8u;
+  let l0 = (p % 8u) * 4u;
+  let q = ld_u32(blk + 16u + n * 32u + l0);
+  let d = ld_f16(blk + 80u);
+  let dmin = ld_f16(blk + 82u);
+  let s0 = n * 8u + l0 / 16u;
+  var out: array<vec4<f16>, NG>;
+  for (var j = 0u; j < 4u; j++) {
+    let sc = ld_u8(blk + s0 + j * 2u);
+    let dl = f16(d * f32(sc & 15u));
+    let ml = f16(dmin * f32(sc >> 4u));
+    out[j] = dl * u8x4h((q >> (2u * j)) & 0x03030303u, 1024.0h) - vec4<f16>(ml);
+  }
+  return out;
+}
+//#endif

@@ -37,3 +37,23 @@ fn dequant_part(blk: u32, p: u32) -> array<f32, NPP> {
 fn part_col(p: u32, k: u32) -> u32 {
   return (p / 8u) * 128u + (k / 4u) * 32u + (p % 8u) * 4u + (k % 4u);
 }
+
+//#if SHADER_F16
+// The same part as 4 groups of 4 f16 weights (group j = plane j). Each byte gets low bits + 4 * high
+// bit = q + 4, so the offset is 1024 + 4; d * scale is exact in f32 and rounded once to f16.
+fn dequant_part_h(blk: u32, p: u32) -> array<vec4<f16>, NG> {
+  let n = p / 8u;
+  let l0 = (p % 8u) * 4u;
+  let q = ld_u32(blk + 32u + n * 32u + l0);
+  let h = ld_u32(blk + l0);
+  let d = ld_f16(blk + 108u);
+  let s0 = n * 8u + l0 / 16u;
+  var out: array<vec4<f16>, NG>;
+  for (var j = 0u; j < 4u; j++) {
+    let dl = f16(d * q3_scale(blk, s0 + j * 2u));
+    let v = ((q >> (2u * j)) & 0x03030303u) | (((h >> (n * 4u + j)) & 0x01010101u) << 2u);
+    out[j] = dl * u8x4h(v, 1028.0h);
+  }
+  return out;
+}
+//#endif

@@ -44,3 +44,27 @@ fn dequant_part(blk: u32, p: u32) -> array<f32, NPP> {
 fn part_col(p: u32, k: u32) -> u32 {
   return (p / 4u) * 64u + (k / 8u) * 32u + (p % 4u) * 8u + (k % 8u);
 }
+
+//#if SHADER_F16
+// The same part as 4 groups of 4 f16 weights: low nibbles of the two words (scale/min 2j), then
+// their high nibbles (2j+1). d*sc and dmin*m are exact in f32 (11 + 6 bits), rounded once to f16.
+fn dequant_part_h(blk: u32, p: u32) -> array<vec4<f16>, NG> {
+  let j = p / 4u;
+  let l0 = (p % 4u) * 8u;
+  let d = ld_f16(blk);
+  let dmin = ld_f16(blk + 2u);
+  let a = q4k_scale_min(blk, 2u * j);
+  let b = q4k_scale_min(blk, 2u * j + 1u);
+  let d1 = f16(d * a.x);
+  let m1 = vec4<f16>(f16(dmin * a.y));
+  let d2 = f16(d * b.x);
+  let m2 = vec4<f16>(f16(dmin * b.y));
+  var out: array<vec4<f16>, NG>;
+  for (var wi = 0u; wi < 2u; wi++) {
+    let q = ld_u32(blk + 16u + 32u * j + l0 + 4u * wi);
+    out[wi] = d1 * u8x4h(q & 0x0f0f0f0fu, 1024.0h) - m1;
+    out[2u + wi] = d2 * u8x4h((q >> 4u) & 0x0f0f0f0fu, 1024.0h) - m2;
+  }
+  return out;
+}
+//#endif

@@ -36,3 +36,24 @@ fn dequant_part(blk: u32, p: u32) -> array<f32, NPP> {
 fn part_col(p: u32, k: u32) -> u32 {
   return (p / 8u) * 128u + (k / 4u) * 32u + (p % 8u) * 4u + (k % 4u);
 }
+
+//#if SHADER_F16
+// The same part as 4 groups of 4 f16 weights (group m = plane m). Each byte gets the 6-bit q
+// (offset 1024 + 32); d * scale is exact in f32 (11 + 8 bits) and rounded once to f16.
+fn dequant_part_h(blk: u32, p: u32) -> array<vec4<f16>, NG> {
+  let n = p / 8u;
+  let l0 = (p % 8u) * 4u;
+  let a = ld_u32(blk + 64u * n + l0);
+  let b = ld_u32(blk + 64u * n + 32u + l0);
+  let h = ld_u32(blk + 128u + 32u * n + l0);
+  let d = ld_f16(blk + 208u);
+  let sb = blk + 192u + 8u * n + l0 / 16u;
+  var lo = array<u32, 4>(a & 0x0f0f0f0fu, b & 0x0f0f0f0fu, (a >> 4u) & 0x0f0f0f0fu, (b >> 4u) & 0x0f0f0f0fu);
+  var out: array<vec4<f16>, NG>;
+  for (var m = 0u; m < 4u; m++) {
+    let dm = f16(d * f32(s8(ld_u8(sb + 2u * m), 0u)));
+    out[m] = dm * u8x4h(lo[m] | (((h >> (2u * m)) & 0x03030303u) << 4u), 1056.0h);
+  }
+  return out;
+}
+//#endif

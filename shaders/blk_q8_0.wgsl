@@ -20,3 +20,16 @@ fn dequant_part(blk: u32, p: u32) -> array<f32, NPP> {
 fn part_col(p: u32, k: u32) -> u32 {
   return 16u * p + k;
 }
+
+//#if SHADER_F16
+// The same part as 4 groups of 4 f16 weights. Flipping each byte's sign bit turns the int8 q into
+// q + 128 (offset 1024 + 128); d is an f16 field, so only the product d * q is rounded.
+fn dequant_part_h(blk: u32, p: u32) -> array<vec4<f16>, NG> {
+  let d = f16(ld_f16(blk));
+  var out: array<vec4<f16>, NG>;
+  for (var wi = 0u; wi < 4u; wi++) {
+    out[wi] = d * u8x4h(ld_u32(blk + 2u + 16u * p + 4u * wi) ^ 0x80808080u, 1152.0h);
+  }
+  return out;
+}
+//#endif

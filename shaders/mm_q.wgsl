@@ -4,6 +4,15 @@
 // weights sit (part_col). A workgroup owns one output row (and, for matmul, a tile of TT tokens):
 // its threads walk the row's parts, so consecutive threads read consecutive words of the row.
 // Weights are never dequantized to memory: each part is decoded into registers and used at once.
+//
+// SHADER_F16 (adapters with `shader-f16`): each part is decoded to f16 weights in groups of 4
+// (dequant_part_h, quants turned into f16 without int→float conversions, bytes_f16.wgsl), the
+// matching 4 activations are rounded to f16 as they are loaded (no conversion pass, no f16 copy of
+// X), and each group's dot product runs in f16 (vec4: packed f16 math, up to twice the f32 rate on
+// AMD, Intel, mobile and NVIDIA data-centre GPUs, and half the registers); everything beyond a
+// group of 4 (parts, blocks, the workgroup sum) accumulates in f32, so the f16 rounding stays per
+// weight and does not grow with the row length. Limits: activations and products must stay below
+// f16's 65504, as in any f16 inference (f16 weights times activations).
 
 override WG: u32 = 64;
 const TT: u32 = 4u; // tokens per matmul workgroup: each decoded part is reused TT times
@@ -14,6 +23,10 @@ const TT: u32 = 4u; // tokens per matmul workgroup: each decoded part is reused 
 @group(0) @binding(3) var<uniform> params: Params;
 
 //#include bytes
+//#if SHADER_F16
+//#include bytes_f16
+const NG: u32 = NPP / 4u; // groups of 4 weights per part
+//#endif
 //#if F32
 //#include blk_f32
 //#endif
@@ -37,6 +50,13 @@ const TT: u32 = 4u; // tokens per matmul workgroup: each decoded part is reused 
 //#endif
 
 var<workgroup> partial: array<f32, WG * TT>;
+
+//#if SHADER_F16
+// Activations X[i .. i+4) rounded to f16 (group columns are consecutive in every block layout).
+fn x4h(i: u32) -> vec4<f16> {
+  return vec4<f16>(vec4<f32>(X[i], X[i + 1u], X[i + 2u], X[i + 3u]));
+}
+//#endif
 
 // Sum v over the workgroup into partial[slot * WG] (valid for lid == 0 after the call).
 fn wg_sum(v: f32, lid: u32, slot: u32, sg_size: u32) -> f32 {
@@ -82,11 +102,18 @@ fn matvec(
     for (var u = lid; u < nb * PARTS; u += WG) {
       let b = u / PARTS;
       let p = u % PARTS;
-      let w = dequant_part(row_off + b * BLOCK_BYTES, p);
       let xb = params.x_offset + b * BLOCK_W;
+//#if SHADER_F16
+      let w = dequant_part_h(row_off + b * BLOCK_BYTES, p);
+      for (var g = 0u; g < NG; g++) {
+        acc += f32(dot(w[g], x4h(xb + part_col(p, 4u * g))));
+      }
+//#else
+      let w = dequant_part(row_off + b * BLOCK_BYTES, p);
       for (var k = 0u; k < NPP; k++) {
         acc += w[k] * X[xb + part_col(p, k)];
       }
+//#endif
     }
   }
   let s = wg_sum(acc, lid, 0u, sg_size);
@@ -119,13 +146,23 @@ fn matmul(
     for (var u = lid; u < nb * PARTS; u += WG) {
       let b = u / PARTS;
       let p = u % PARTS;
+//#if SHADER_F16
+      let w = dequant_part_h(row_off + b * BLOCK_BYTES, p);
+//#else
       let w = dequant_part(row_off + b * BLOCK_BYTES, p);
+//#endif
       for (var t = 0u; t < nt; t++) {
         let xb = (t0 + t) * params.x_stride + params.x_offset + b * BLOCK_W;
         var s = 0.0;
+//#if SHADER_F16
+        for (var g = 0u; g < NG; g++) {
+          s += f32(dot(w[g], x4h(xb + part_col(p, 4u * g))));
+        }
+//#else
         for (var k = 0u; k < NPP; k++) {
           s += w[k] * X[xb + part_col(p, k)];
         }
+//#endif
         acc[t] += s;
       }
     }

@@ -11,6 +11,8 @@ export interface CheckResult {
   maxError: number;
   tolerance: string;
   detail?: string;
+  /** Set (with ok: true) when a variant could not run here, saying why (e.g. no `shader-f16`). */
+  skipped?: string;
 }
 
 /** A NaN bit pattern: any output element the kernel fails to write stays NaN and fails the check. */

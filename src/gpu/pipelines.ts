@@ -10,7 +10,7 @@ export interface KernelVariant {
   entry?: string;
   /** Values for WGSL `override` constants (workgroup size, rows per workgroup, ...). */
   overrides?: Record<string, number>;
-  /** Template flags: `//#if NAME` blocks kept when set; `f16`/`subgroups` also add `enable` lines. */
+  /** Template flags: `//#if NAME` blocks kept when set; `SHADER_F16`/`SUBGROUPS` also add `enable` lines. */
   flags?: readonly string[];
   /** Uniform struct layout injected as `struct Params` (defined once, in TS). */
   uniforms?: UniformLayout;
@@ -24,6 +24,8 @@ export function pipelineKey(v: KernelVariant): string {
 }
 
 const ENABLES: Record<string, string> = { SHADER_F16: 'enable f16;', SUBGROUPS: 'enable subgroups;' };
+/** The device feature each `enable` flag needs: asking for one the device lacks is a typed error, not a WGSL one. */
+const FLAG_FEATURES: Record<string, GPUFeatureName> = { SHADER_F16: 'shader-f16', SUBGROUPS: 'subgroups' };
 
 /**
  * The template step: keep `//#if FLAG` / `//#if !FLAG` ... `//#else` ... `//#endif` blocks by flag
@@ -87,6 +89,10 @@ export class PipelineCache {
   }
 
   private async build(label: string, v: KernelVariant): Promise<GPUComputePipeline> {
+    for (const f of v.flags ?? []) {
+      const need = FLAG_FEATURES[f];
+      if (need && !this.device.features.has(need)) throw new ShaderError(`${label}: the ${f} variant needs the '${need}' feature, which this device lacks`);
+    }
     const code = expandShader(shaderSource(v.shader), v.flags ?? [], v.uniforms);
     if ((globalThis as { TABSHARD_PRINT_SHADER?: boolean }).TABSHARD_PRINT_SHADER) console.log(`// ${label}\n${code}`);
     const module = this.device.createShaderModule({ code, label });

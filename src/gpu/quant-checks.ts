@@ -1,12 +1,14 @@
 // Checks for the quantized matvec/matmul kernels: random blocks of every GPU type (every bit
 // pattern of the quantized fields, sane f16 scales), a poisoned output, odd row counts, tensors
 // split across bindings, against the CPU: ggml-exact dequantization (src/quant) then an f64 dot.
+// Every case runs in each variant the device offers: f32 or f16 (`shader-f16`), with or without
+// subgroups; where the device has no `shader-f16`, one result says the f16 variants were skipped.
 import type { GpuRuntime } from './runtime.ts';
 import { rng, normals } from '../util/random.ts';
 import { dequantize } from '../quant/dequantize.ts';
 import { f32ToF16 } from '../quant/f16.ts';
 import { GPU_BLOCK_TYPES, gpuBlockType, releaseQuantTensor, rowBytes, uploadQuantTensor } from './kernels/quant-tensor.ts';
-import { prepareMatmulQ, prepareMatvecQ, quantVariant } from './kernels/matmul-q.ts';
+import { prepareMatmulQ, prepareMatvecQ, quantVariant, usesF16 } from './kernels/matmul-q.ts';
 import { pipelineKey } from './pipelines.ts';
 import { poison, runOnce, type CheckResult } from './check-util.ts';
 
@@ -36,6 +38,41 @@ export function randomTensorBytes(type: number, rows: number, cols: number, next
   return out;
 }
 
+/**
+ * Per weight, the magnitudes of the terms the kernel rounds: |w| for one-scale types; for the
+ * types with a min (Q2_K, Q4_K: w = d*sc*q - dmin*m) |d*sc*q| + |dmin*m|, found by dequantizing
+ * the same blocks with dmin and then d zeroed (ggml's own dequantization, nothing re-derived).
+ */
+function termMagnitudes(type: number, bytes: Uint8Array, n: number, w: Float32Array): Float32Array {
+  const fields = F16_FIELDS[type] ?? [];
+  if (fields.length < 2) return w.map(Math.abs);
+  const { blockBytes } = gpuBlockType(type);
+  const zeroed = (field: number) => {
+    const b = bytes.slice();
+    for (let o = 0; o < b.length; o += blockBytes) b[o + field] = b[o + field + 1] = 0;
+    return dequantize(type, b, n);
+  };
+  const scaled = zeroed(fields[1]);
+  const mins = zeroed(fields[0]);
+  return scaled.map((v, i) => Math.abs(v) + Math.abs(mins[i]));
+}
+
+/** f16 unit roundoff (round to nearest, 11-bit significand). */
+const U16 = 2 ** -11;
+
+/**
+ * The f16 variant's bound, per output, to first order in u = 2^-11 (f16's unit roundoff). A weight's
+ * f16 value: the exact f32 scale d*sc rounded to f16 (u|S|), times q (u|S|), the min dmin*m rounded
+ * (u|M|), the subtraction (u|w| <= u(|S| + |M|)): at most 3u*T with T = |S| + |M| (= |w| for
+ * one-scale types; S = d*sc*q, M = dmin*m). Then the activation's rounding to f16 (u|w x|), the
+ * product (u), and the f16 sum of a group's four products (3u of their magnitudes): in all
+ * 8u * sum_k T_k |x_k| (T from termMagnitudes). Groups add in f32: the f32 kernels' 1e-5 * sum|w x|.
+ * An f16 operation that underflows into subnormals may also lose up to 2^-25 absolutely: cols *
+ * 2^-22 covers ~8 per weight. (Assumes f16 subnormals are kept, as IEEE and Vulkan drivers with
+ * shaderDenormPreserveFloat16 do; a GPU that flushes them to zero could exceed it on tiny terms.)
+ */
+const F16_TOLERANCE = '|y - ref| <= 8u * sum_k T_k|x_k| + 1e-5 * sum|w*x| + cols * 2^-22, u = 2^-11, T_k = |w_k| (|d*sc*q| + |dmin*m| for Q2_K/Q4_K) (ref: ggml-exact CPU dequant, f64 dot)';
+
 interface QCase {
   type: number;
   rows: number;
@@ -45,21 +82,28 @@ interface QCase {
   xOffset?: number;
 }
 
-async function checkQuant(rt: GpuRuntime, seed: number, c: QCase, subgroups: boolean): Promise<CheckResult> {
+interface Mode {
+  subgroups: boolean;
+  f16: boolean;
+}
+
+async function checkQuant(rt: GpuRuntime, seed: number, c: QCase, mode: Mode): Promise<CheckResult> {
   const next = rng(seed);
   const { rows, cols, nTok, type } = c;
   const xOffset = c.xOffset ?? 0;
   const bytes = randomTensorBytes(type, rows, cols, next);
   const w = dequantize(type, bytes, rows * cols);
+  const entry = nTok === 1 ? 'matvec' : 'matmul';
+  const opts = { subgroups: mode.subgroups, f16: mode.f16, xOffset };
+  const f16 = usesF16(rt, type, entry, opts);
+  const terms = f16 ? termMagnitudes(type, bytes, rows * cols, w) : w;
   const xStride = cols + xOffset;
   const x = normals(nTok * xStride, next);
   const t = await uploadQuantTensor(rt, type, rows, cols, (o, l) => bytes.subarray(o, o + l), { maxBindingBytes: c.split, category: 'scratch' });
   const bx = rt.pool.upload(x, 'scratch', 'x');
   const by = rt.pool.acquire(nTok * rows * 4, 'scratch', 'y');
-  const entry = nTok === 1 ? 'matvec' : 'matmul';
   try {
     poison(rt, by);
-    const opts = { subgroups, xOffset };
     await runOnce(rt, nTok === 1 ? await prepareMatvecQ(rt, t, bx, by, opts) : await prepareMatmulQ(rt, t, bx, by, nTok, { ...opts, xStride }));
     const got = new Float32Array(await rt.read(by, nTok * rows * 4));
     let ok = true;
@@ -68,16 +112,23 @@ async function checkQuant(rt: GpuRuntime, seed: number, c: QCase, subgroups: boo
       for (let r = 0; r < rows; r++) {
         let s = 0;
         let mag = 0;
+        let termMag = 0;
         for (let k = 0; k < cols; k++) {
-          const p = w[r * cols + k] * x[tk * xStride + xOffset + k];
+          const xv = x[tk * xStride + xOffset + k];
+          const p = w[r * cols + k] * xv;
           s += p;
           mag += Math.abs(p);
+          termMag += Math.abs(terms[r * cols + k] * xv);
         }
         const err = Math.abs(got[tk * rows + r] - s);
-        // f32 accumulation over cols/WG parts then a log2(WG) reduction, plus at most one rounding
+        // f32: accumulation over cols/WG parts then a log2(WG) reduction, plus at most one rounding
         // of the dequantized weight (FMA contraction): 1e-5 * sum|w x| bounds it (see matvec_f32).
-        if (!(err <= 1e-5 * mag + 1e-30)) ok = false;
-        maxError = Math.max(maxError, Number.isFinite(err) ? err / (mag || 1) : Infinity);
+        // f16: F16_TOLERANCE.
+        const tol = 1e-5 * mag + 1e-30 + (f16 ? 8 * U16 * termMag + cols * 2 ** -22 : 0);
+        if (!(err <= tol)) ok = false;
+        // Relative to the scale the tolerance is proportional to (sum|w x|, or sum T|x| for f16).
+        const scale = (f16 ? termMag : mag) || 1;
+        maxError = Math.max(maxError, Number.isFinite(err) ? err / scale : Infinity);
       }
     }
     const name = GPU_BLOCK_TYPES[type as keyof typeof GPU_BLOCK_TYPES].flag;
@@ -88,7 +139,7 @@ async function checkQuant(rt: GpuRuntime, seed: number, c: QCase, subgroups: boo
       seed,
       ok,
       maxError,
-      tolerance: '|y - ref| <= 1e-5 * sum|w*x| (ref: ggml-exact CPU dequant, f64 dot)',
+      tolerance: f16 ? F16_TOLERANCE : '|y - ref| <= 1e-5 * sum|w*x| (ref: ggml-exact CPU dequant, f64 dot)',
     };
   } finally {
     releaseQuantTensor(rt, t);
@@ -115,7 +166,25 @@ export async function runQuantChecks(rt: GpuRuntime, seed: number): Promise<Chec
   // A real shape sized for CI: TinyLlama's attention projection (2048 x 2048) in Q2_K and Q4_K.
   cases.push({ type: 10, rows: 2048, cols: 2048, nTok: 1 });
   cases.push({ type: 12, rows: 2048, cols: 2048, nTok: 1 });
-  const modes = rt.has('subgroups') ? [false, true] : [false];
-  for (const sub of modes) for (const c of cases) out.push(await checkQuant(rt, s++, c, sub));
+  const modes: Mode[] = [];
+  for (const subgroups of rt.has('subgroups') ? [false, true] : [false]) {
+    modes.push({ subgroups, f16: false });
+    if (rt.report.enabled.shaderF16) modes.push({ subgroups, f16: true });
+  }
+  for (const m of modes) {
+    for (const c of cases) {
+      // F32 weights never take the f16 variant (see usesF16): that case is the f32 mode's already.
+      if (m.f16 && !usesF16(rt, c.type, c.nTok === 1 ? 'matvec' : 'matmul', m)) continue;
+      out.push(await checkQuant(rt, s++, c, m));
+    }
+  }
+  if (!rt.report.enabled.shaderF16) {
+    out.push({
+      kernel: 'matvec/matmul (every type)', variant: 'mm_q{SHADER_F16}', shape: '-', seed, ok: true, maxError: 0, tolerance: '-',
+      skipped: rt.report.features.includes('shader-f16')
+        ? "f16 variants not run: 'shader-f16' was disabled for this device"
+        : "f16 variants not run: the adapter does not offer 'shader-f16'",
+    });
+  }
   return out;
 }

@@ -2,7 +2,10 @@
 // weight bytes read / time, as a fraction of the copy kernel's bandwidth (measured in the same
 // run), and time relative to the F16 kernel. Inputs are random blocks (every bit pattern of the
 // quantized fields); several copies of each weight matrix rotate so the working set exceeds caches.
-import { prepareMatvecQ } from '../kernels/matmul-q.ts';
+// The `matvec` rows are the f32 variant (every adapter has it); where the device has `shader-f16`
+// the f16 variant runs on the same uploaded tensors right after it, reported as a time ratio
+// (`f16Variant`), and where it does not, `f16Variant` says why it was skipped.
+import { prepareMatvecQ, usesF16, type QuantKernelOptions } from '../kernels/matmul-q.ts';
 import { releaseQuantTensor, uploadQuantTensor, type QuantTensor } from '../kernels/quant-tensor.ts';
 import { randomTensorBytes } from '../quant-checks.ts';
 import type { GpuRuntime } from '../runtime.ts';
@@ -26,6 +29,19 @@ export interface QuantRow {
   method: TimingMethod;
 }
 
+/** The f16 variant beside the f32 one, same type, shape, tensors and run. */
+export interface QuantF16Row {
+  type: string;
+  rows: number;
+  cols: number;
+  f32Seconds: number;
+  f16Seconds: number;
+  /** f16 variant time / f32 variant time (below 1: the f16 variant is faster). */
+  timeVsF32Variant: number;
+  fractionOfCopy: number;
+  method: TimingMethod;
+}
+
 export interface QuantBenchOptions {
   quick?: boolean;
   big?: boolean;
@@ -36,19 +52,27 @@ export interface QuantBenchOptions {
   log?: BenchLog;
 }
 
-async function benchOne(rt: GpuRuntime, type: number, R: number, C: number, next: () => number, iterations: number) {
+/** Time each kernel variant in `variants` on the same uploaded copies of one random tensor. */
+async function benchOne(rt: GpuRuntime, type: number, R: number, C: number, next: () => number, iterations: number, variants: QuantKernelOptions[]) {
   const bytes = randomTensorBytes(type, R, C, next);
   // Rotate copies so one pass reads more than a 60 MB L2 (and SwiftShader's caches).
   const copies = Math.max(1, Math.min(4, Math.ceil((96 * MiB) / bytes.byteLength)));
   const ts: QuantTensor[] = [];
-  for (let i = 0; i < copies; i++) ts.push(await uploadQuantTensor(rt, type, R, C, (o, l) => bytes.subarray(o, o + l), { category: 'bench' }));
   const x = rt.pool.acquire(C * 4, 'bench', 'x');
   const y = rt.pool.acquire(R * 4, 'bench', 'y');
-  const ds = await Promise.all(ts.map((t) => prepareMatvecQ(rt, t, x, y)));
   try {
-    return { ...(await measureDispatches(rt, ds, iterations, 5)), weightBytes: bytes.byteLength };
+    for (let i = 0; i < copies; i++) ts.push(await uploadQuantTensor(rt, type, R, C, (o, l) => bytes.subarray(o, o + l), { category: 'bench' }));
+    const out = [];
+    for (const v of variants) {
+      const ds = await Promise.all(ts.map((t) => prepareMatvecQ(rt, t, x, y, v)));
+      try {
+        out.push({ ...(await measureDispatches(rt, ds, iterations, 5)), weightBytes: bytes.byteLength });
+      } finally {
+        for (const d of ds) d.release();
+      }
+    }
+    return out;
   } finally {
-    for (const d of ds) d.release();
     for (const t of ts) releaseQuantTensor(rt, t);
     rt.pool.destroy(x);
     rt.pool.destroy(y);
@@ -63,11 +87,25 @@ export async function runQuantBench(rt: GpuRuntime, opts: QuantBenchOptions = {}
   const wanted = new Set(['F16', ...(opts.types ?? QUANT_TYPES.map(([n]) => n))]);
   const next = rng(42);
   const rows: QuantRow[] = [];
+  const f16Rows: QuantF16Row[] = [];
+  const f16Skipped = rt.report.enabled.shaderF16 ? undefined
+    : rt.report.features.includes('shader-f16') ? "'shader-f16' was disabled for this device" : "the adapter does not offer 'shader-f16'";
+  if (f16Skipped) log(`f16 variant: not measured (${f16Skipped})`);
   for (const [R, C] of shapes) {
     let f16Seconds = 0;
     const line: string[] = [];
+    const f16Line: string[] = [];
     for (const [name, type] of QUANT_TYPES.filter(([n]) => wanted.has(n))) {
-      const m = await benchOne(rt, type, R, C, next, opts.quick ? 4 : 8);
+      const withF16 = usesF16(rt, type, 'matvec');
+      const [m, h] = await benchOne(rt, type, R, C, next, opts.quick ? 4 : 8, withF16 ? [{ f16: false }, { f16: true }] : [{ f16: false }]);
+      if (h) {
+        const row: QuantF16Row = {
+          type: name, rows: R, cols: C, f32Seconds: m.seconds, f16Seconds: h.seconds, timeVsF32Variant: h.seconds / m.seconds,
+          fractionOfCopy: h.weightBytes / h.seconds / copy.bytesPerSecond, method: h.method,
+        };
+        f16Rows.push(row);
+        f16Line.push(`${name} ${row.timeVsF32Variant.toFixed(2)}x`);
+      }
       if (name === 'F16') f16Seconds = m.seconds;
       const bw = m.weightBytes / m.seconds;
       const row: QuantRow = {
@@ -78,6 +116,7 @@ export async function runQuantBench(rt: GpuRuntime, opts: QuantBenchOptions = {}
       line.push(`${name} ${(100 * row.fractionOfCopy).toFixed(0)}% copy, ${row.timeVsF16.toFixed(2)}x F16 time`);
     }
     log(`${R}x${C}: ${line.join(' | ')}`);
+    if (f16Line.length) log(`${R}x${C} f16 variant time / f32 variant time: ${f16Line.join(' | ')}`);
   }
   const q2 = rows.filter((r) => r.type === 'Q2_K');
   const q4 = rows.filter((r) => r.type === 'Q4_K');
@@ -86,6 +125,7 @@ export async function runQuantBench(rt: GpuRuntime, opts: QuantBenchOptions = {}
   return {
     adapter: rt.report.adapter, features: [...rt.features].sort(),
     copy: { bytes: copy.bytes, bytesPerSecond: copy.bytesPerSecond, method: copy.method }, matvec: rows, q2kVsQ4k,
+    f16Variant: f16Skipped ? { skipped: f16Skipped } : { rows: f16Rows },
   };
 }
 

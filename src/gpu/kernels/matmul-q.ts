@@ -19,13 +19,26 @@ const PARAMS = [
 export const MATMUL_TILE = 4;
 
 export interface QuantKernelOptions {
+  /** Use subgroupAdd for the reduction when the device has `subgroups` (default true). */
   subgroups?: boolean;
+  /** Use the f16 variant when the device has `shader-f16` (default true; false for A/B runs). */
+  f16?: boolean;
   workgroupSize?: number;
+}
+
+/** GGUF type 0: F32 weights are kept exact on purpose, so they never take the f16 variant. */
+const F32_TYPE = 0;
+
+/** Whether the f16 variant serves `type`/`entry` on this device (see mm_q.wgsl, SHADER_F16). */
+export function usesF16(rt: GpuRuntime, type: number, entry: 'matvec' | 'matmul' | 'get_rows', opts: QuantKernelOptions = {}): boolean {
+  // get_rows only copies dequantized weights out (no dot product to speed up), in f32.
+  return (opts.f16 ?? true) && rt.report.enabled.shaderF16 && entry !== 'get_rows' && type !== F32_TYPE;
 }
 
 export function quantVariant(rt: GpuRuntime, type: number, entry: 'matvec' | 'matmul' | 'get_rows', opts: QuantKernelOptions = {}): KernelVariant {
   const flags: string[] = [gpuBlockType(type).flag];
   if ((opts.subgroups ?? true) && rt.has('subgroups')) flags.push('SUBGROUPS');
+  if (usesF16(rt, type, entry, opts)) flags.push('SHADER_F16');
   return { shader: 'mm_q', entry, overrides: { WG: opts.workgroupSize ?? 64 }, flags, uniforms: PARAMS };
 }
 
