@@ -39,6 +39,19 @@ export interface RunOptions {
   maxTokens?: number;
   prompt?: string;
   wire?: 'f32' | 'f16';
+  /** Benchmarks: answers generated in a row on the same coordinator and links (default 1). */
+  repeat?: number;
+  /** Benchmarks: bare round trips (ping) to each remote before the first answer (default 0). */
+  pings?: number;
+  /** Benchmarks: false runs to maxTokens even past an end-of-text token (default true). */
+  stopAtEog?: boolean;
+}
+
+/** One answer's timing, from the coordinator page's clock (performance.now(), ms). */
+export interface AnswerTiming {
+  /** When each token reached onToken. */
+  tokenTimes: number[];
+  decodeTokensPerSecond: number;
 }
 
 export interface RunResult {
@@ -46,9 +59,15 @@ export interface RunResult {
   tokens: number[];
   stages: string[];
   lost: { participant: string; reason: string }[];
+  /** When the coordinator saw each loss (performance.now(), ms; compare with answers' tokenTimes). */
+  lossTimes: { participant: string; at: number }[];
   refused: string[];
   stats: Coordinator['stats'];
   wire: 'f32' | 'f16';
+  /** Every answer of the run (the text and tokens above are the last one's). */
+  answers: AnswerTiming[];
+  /** Round trips of the pings asked for, per remote participant, ms. */
+  pings: { participant: string; ms: number[] }[];
 }
 
 export interface ShardPageApi {
@@ -60,6 +79,8 @@ export interface ShardPageApi {
   error?: string;
   /** Participant: layers calls answered. */
   served: number;
+  /** Participant: how long each answered layers call took here, ms (benchmarks: the compute part of a hop). */
+  serveMs: number[];
   /** Coordinator: tokens generated so far in the current run. */
   tokens: number;
   run?: (o: RunOptions) => Promise<RunResult>;
@@ -72,7 +93,7 @@ export interface ShardPageApi {
 const q = new URLSearchParams(location.search);
 const role = q.get('role') === 'participant' ? 'participant' : 'coordinator';
 const id = q.get('id') ?? `${role === 'coordinator' ? 'c' : 'p'}-${Math.random().toString(36).slice(2, 8)}`;
-const api: ShardPageApi = { id, role, ready: false, state: 'waiting', served: 0, tokens: 0 };
+const api: ShardPageApi = { id, role, ready: false, state: 'waiting', served: 0, serveMs: [], tokens: 0 };
 (window as unknown as { shard: ShardPageApi }).shard = api;
 const $ = (x: string): HTMLElement => document.getElementById(x)!;
 const map = document.getElementById('map') as HTMLElementTagNameMap['tabshard-shard-map'];
@@ -161,9 +182,9 @@ async function participant(source: PeerSource): Promise<void> {
     setPeer({ id: peer.id, label: 'coordinator', state: 'joining' });
     joinAndServe(pipe, room, id, info, makeBackend, {
       mapResponse: corrupt,
-      onRequest: (req) => {
+      onRequest: (req, ms) => {
         if (req.op === 'load') setPeer({ id, label: 'this tab', state: 'serving', range: [req.from, req.to], memoryBytes: rangeMemory(costs, req.from, req.to) });
-        if (req.op === 'layers') { api.served++; map.tokens = api.served; }
+        if (req.op === 'layers') { api.served++; api.serveMs.push(ms); map.tokens = api.served; }
       },
     }).then(() => {
       api.state = 'serving';
@@ -197,6 +218,16 @@ async function coordinator(source: PeerSource): Promise<void> {
     const remote = (await adm.waitFor(o.participants, 30_000)).slice().sort((a, b) => a.info.id.localeCompare(b.info.id));
     for (const r of adm.refused) setPeer({ id: r, state: 'refused' });
     for (const r of remote) setPeer({ id: r.info.id, label: r.peer.label, state: 'ready', memoryBytes: r.peer.memoryBytes, speed: r.peer.speed, rttMs: r.info.rttSeconds * 1000 });
+    const pings: RunResult['pings'] = [];
+    for (const r of remote) {
+      const ms: number[] = [];
+      for (let i = 0; i < (o.pings ?? 0); i++) {
+        const t0 = performance.now();
+        await r.link.call({ op: 'ping' }, AbortSignal.timeout(5000));
+        ms.push(performance.now() - t0);
+      }
+      pings.push({ participant: r.info.id, ms });
+    }
     const selfHost = new ShardHost(makeBackend);
     const members = [
       ...(o.self ? [{ link: new LocalLink(id, selfHost), info: { id, memoryBytes: info.memoryBytes, rttSeconds: 0, bandwidthBytesPerSecond: Infinity } }] : []),
@@ -210,8 +241,9 @@ async function coordinator(source: PeerSource): Promise<void> {
       participant: m.info.id, from: Math.round((i * nLayer) / members.length), to: Math.round(((i + 1) * nLayer) / members.length),
     }));
     const lost: RunResult['lost'] = [];
+    const lossTimes: RunResult['lossTimes'] = [];
     const onEvent = (e: CoordinatorEvent): void => {
-      if (e.type === 'lost') { lost.push({ participant: e.participant, reason: e.reason }); setPeer({ id: e.participant, state: 'lost' }); }
+      if (e.type === 'lost') { lost.push({ participant: e.participant, reason: e.reason }); lossTimes.push({ participant: e.participant, at: performance.now() }); setPeer({ id: e.participant, state: 'lost' }); }
       if (e.type === 'planned') for (const s of e.plan.stages) setPeer({ id: s.participant, state: 'serving', range: [s.from, s.to] });
     };
     const coord = await Coordinator.create({
@@ -224,13 +256,21 @@ async function coordinator(source: PeerSource): Promise<void> {
       for (const r of remote) setPeer({ id: r.info.id, rttMs: r.link.lastRttMs, bytes: r.link.bytes.sent + r.link.bytes.received });
     }, 250);
     try {
-      const res = await generate(coord, tok, {
-        prompt: o.prompt ?? 'Once upon a time', maxTokens: o.maxTokens ?? 60,
-        onToken: (ev) => { api.tokens++; map.tokens = api.tokens; $('output').textContent += ev.text; },
-      });
-      status(`done: ${res.tokens.length} tokens, ${res.decodeTokensPerSecond.toFixed(1)} tokens/s`);
+      const answers: AnswerTiming[] = [];
+      let res: Awaited<ReturnType<typeof generate>> | undefined;
+      for (let a = 0; a < Math.max(1, o.repeat ?? 1); a++) {
+        const tokenTimes: number[] = [];
+        api.tokens = 0;
+        $('output').textContent = '';
+        res = await generate(coord, tok, {
+          prompt: o.prompt ?? 'Once upon a time', maxTokens: o.maxTokens ?? 60, stopAtEog: o.stopAtEog,
+          onToken: (ev) => { tokenTimes.push(performance.now()); api.tokens++; map.tokens = api.tokens; $('output').textContent += ev.text; },
+        });
+        answers.push({ tokenTimes, decodeTokensPerSecond: res.decodeTokensPerSecond });
+      }
+      status(`done: ${res!.tokens.length} tokens, ${res!.decodeTokensPerSecond.toFixed(1)} tokens/s`);
       return {
-        text: res.text, tokens: res.tokens, lost, refused: [...adm.refused], stats: { ...coord.stats }, wire,
+        text: res!.text, tokens: res!.tokens, lost, refused: [...adm.refused], stats: { ...coord.stats }, wire, answers, pings, lossTimes,
         stages: coord.plan.stages.map((s) => `${s.participant}:${s.from}-${s.to}`),
       };
     } finally {
