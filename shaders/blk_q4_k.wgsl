@@ -1,11 +1,13 @@
 // Q4_K, 256 weights in 144 bytes: d f16 @0, dmin f16 @2, scales @4 (8 six-bit scales and 8
 // six-bit mins packed in 12 bytes), qs[128] @16. Chunk j (64 weights) uses qs[32j .. 32j+32]:
 // low nibbles are columns 64j + l with scale/min 2j, high nibbles 64j + 32 + l with 2j+1.
-// w = d*sc*q - dmin*m. A part = 8 bytes of one chunk: 8 low + 8 high nibbles.
+// w = d*sc*q - dmin*m. A part = 16 bytes of one chunk: 16 low + 16 high nibbles. (Parts of 8
+// bytes re-read d, dmin and two packed scales for every 16 weights; 16-byte parts halve that
+// per-weight overhead, which is what bounds this kernel on a compute-bound adapter.)
 const BLOCK_W: u32 = 256u;
 const BLOCK_BYTES: u32 = 144u;
-const PARTS: u32 = 16u;
-const NPP: u32 = 16u;
+const PARTS: u32 = 8u;
+const NPP: u32 = 32u;
 
 // (scale, min) number i (0..7), 6 bits each.
 fn q4k_scale_min(blk: u32, i: u32) -> vec2<f32> {
@@ -19,8 +21,8 @@ fn q4k_scale_min(blk: u32, i: u32) -> vec2<f32> {
 }
 
 fn dequant_part(blk: u32, p: u32) -> array<f32, NPP> {
-  let j = p / 4u;
-  let l0 = (p % 4u) * 8u;
+  let j = p / 2u;
+  let l0 = (p % 2u) * 16u;
   let d = ld_f16(blk);
   let dmin = ld_f16(blk + 2u);
   let a = q4k_scale_min(blk, 2u * j);
@@ -30,27 +32,27 @@ fn dequant_part(blk: u32, p: u32) -> array<f32, NPP> {
   let d2 = d * b.x;
   let m2 = dmin * b.y;
   var out: array<f32, NPP>;
-  for (var wi = 0u; wi < 2u; wi++) {
+  for (var wi = 0u; wi < 4u; wi++) {
     let q = ld_u32(blk + 16u + 32u * j + l0 + 4u * wi);
     for (var i = 0u; i < 4u; i++) {
       let byte = (q >> (8u * i)) & 0xffu;
       out[wi * 4u + i] = d1 * f32(byte & 15u) - m1;
-      out[8u + wi * 4u + i] = d2 * f32(byte >> 4u) - m2;
+      out[16u + wi * 4u + i] = d2 * f32(byte >> 4u) - m2;
     }
   }
   return out;
 }
 
 fn part_col(p: u32, k: u32) -> u32 {
-  return (p / 4u) * 64u + (k / 8u) * 32u + (p % 4u) * 8u + (k % 8u);
+  return (p / 2u) * 64u + (k / 16u) * 32u + (p % 2u) * 16u + (k % 16u);
 }
 
 //#if SHADER_F16
-// The same part as 4 groups of 4 f16 weights: low nibbles of the two words (scale/min 2j), then
+// The same part as 8 groups of 4 f16 weights: low nibbles of the four words (scale/min 2j), then
 // their high nibbles (2j+1). d*sc and dmin*m are exact in f32 (11 + 6 bits), rounded once to f16.
 fn dequant_part_h(blk: u32, p: u32) -> array<vec4<f16>, NG> {
-  let j = p / 4u;
-  let l0 = (p % 4u) * 8u;
+  let j = p / 2u;
+  let l0 = (p % 2u) * 16u;
   let d = ld_f16(blk);
   let dmin = ld_f16(blk + 2u);
   let a = q4k_scale_min(blk, 2u * j);
@@ -60,10 +62,10 @@ fn dequant_part_h(blk: u32, p: u32) -> array<vec4<f16>, NG> {
   let d2 = f16(d * b.x);
   let m2 = vec4<f16>(f16(dmin * b.y));
   var out: array<vec4<f16>, NG>;
-  for (var wi = 0u; wi < 2u; wi++) {
+  for (var wi = 0u; wi < 4u; wi++) {
     let q = ld_u32(blk + 16u + 32u * j + l0 + 4u * wi);
     out[wi] = d1 * u8x4h(q & 0x0f0f0f0fu, 1024.0h) - m1;
-    out[2u + wi] = d2 * u8x4h((q >> 4u) & 0x0f0f0f0fu, 1024.0h) - m2;
+    out[4u + wi] = d2 * u8x4h((q >> 4u) & 0x0f0f0f0fu, 1024.0h) - m2;
   }
   return out;
 }

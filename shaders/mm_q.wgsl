@@ -15,6 +15,12 @@
 // f16's 65504, as in any f16 inference (f16 weights times activations).
 
 override WG: u32 = 64;
+// matvec: threads per output row (a power of two dividing WG); a workgroup owns WG / LANES rows.
+// LANES = WG (one row per workgroup, reduced with subgroupAdd where available) suits GPUs: a
+// row's reads are one contiguous stream. Adapters that run shaders on the CPU (SwiftShader,
+// lavapipe) pay ~25 us per workgroup and more per invocation, so there a few lanes per row and
+// many rows per workgroup (LANES = 4, their SIMD width) run a 2048x2048 matvec several times faster.
+override LANES: u32 = 64;
 const TT: u32 = 4u; // tokens per matmul workgroup: each decoded part is reused TT times
 
 @group(0) @binding(0) var<storage, read> W: array<u32>;
@@ -93,13 +99,14 @@ fn matvec(
 //#if !SUBGROUPS
   let sg_size = 1u;
 //#endif
-  let row = wid.x + wid.y * nwg.x;
+  let lane = lid % LANES;
+  let row = (wid.x + wid.y * nwg.x) * (WG / LANES) + lid / LANES;
   let in_range = row < params.rows;
   var acc = 0.0;
   if (in_range) {
     let nb = params.cols / BLOCK_W;
     let row_off = row * nb * BLOCK_BYTES;
-    for (var u = lid; u < nb * PARTS; u += WG) {
+    for (var u = lane; u < nb * PARTS; u += LANES) {
       let b = u / PARTS;
       let p = u % PARTS;
       let xb = params.x_offset + b * BLOCK_W;
@@ -116,8 +123,20 @@ fn matvec(
 //#endif
     }
   }
-  let s = wg_sum(acc, lid, 0u, sg_size);
-  if (lid == 0u && in_range) { Y[params.y_offset + row] = s; }
+  if (LANES == WG) {
+    let s = wg_sum(acc, lid, 0u, sg_size);
+    if (lid == 0u && in_range) { Y[params.y_offset + row] = s; }
+    return;
+  }
+  // Several rows per workgroup: a tree over each row's LANES slots (LANES is an override, so
+  // every barrier below is in uniform control flow).
+  partial[lid] = acc;
+  workgroupBarrier();
+  for (var stride = LANES / 2u; stride > 0u; stride /= 2u) {
+    if (lane < stride) { partial[lid] += partial[lid + stride]; }
+    workgroupBarrier();
+  }
+  if (lane == 0u && in_range) { Y[params.y_offset + row] = partial[lid]; }
 }
 
 // Y[t][y_offset + row] = sum_c W[row][c] * X[t][x_offset + c], for t < n_tok. Workgroup

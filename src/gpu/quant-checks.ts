@@ -85,6 +85,8 @@ interface QCase {
 interface Mode {
   subgroups: boolean;
   f16: boolean;
+  /** matvec threads per row (LANES in mm_q.wgsl); both layouts are checked on every device. */
+  lanes: number;
 }
 
 async function checkQuant(rt: GpuRuntime, seed: number, c: QCase, mode: Mode): Promise<CheckResult> {
@@ -94,7 +96,7 @@ async function checkQuant(rt: GpuRuntime, seed: number, c: QCase, mode: Mode): P
   const bytes = randomTensorBytes(type, rows, cols, next);
   const w = dequantize(type, bytes, rows * cols);
   const entry = nTok === 1 ? 'matvec' : 'matmul';
-  const opts = { subgroups: mode.subgroups, f16: mode.f16, xOffset };
+  const opts = { subgroups: mode.subgroups, f16: mode.f16, lanes: mode.lanes, xOffset };
   const f16 = usesF16(rt, type, entry, opts);
   const terms = f16 ? termMagnitudes(type, bytes, rows * cols, w) : w;
   const xStride = cols + xOffset;
@@ -168,11 +170,15 @@ export async function runQuantChecks(rt: GpuRuntime, seed: number): Promise<Chec
   cases.push({ type: 12, rows: 2048, cols: 2048, nTok: 1 });
   const modes: Mode[] = [];
   for (const subgroups of rt.has('subgroups') ? [false, true] : [false]) {
-    modes.push({ subgroups, f16: false });
-    if (rt.report.enabled.shaderF16) modes.push({ subgroups, f16: true });
+    for (const lanes of [64, 4]) {
+      modes.push({ subgroups, f16: false, lanes });
+      if (rt.report.enabled.shaderF16) modes.push({ subgroups, f16: true, lanes });
+    }
   }
   for (const m of modes) {
     for (const c of cases) {
+      // lanes only shapes matvec: the matmul cases run once per (subgroups, f16).
+      if (c.nTok > 1 && m.lanes !== 64) continue;
       // F32 weights never take the f16 variant (see usesF16): that case is the f32 mode's already.
       if (m.f16 && !usesF16(rt, c.type, c.nTok === 1 ? 'matvec' : 'matmul', m)) continue;
       out.push(await checkQuant(rt, s++, c, m));

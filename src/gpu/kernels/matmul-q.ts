@@ -24,6 +24,28 @@ export interface QuantKernelOptions {
   /** Use the f16 variant when the device has `shader-f16` (default true; false for A/B runs). */
   f16?: boolean;
   workgroupSize?: number;
+  /** matvec: threads per output row (power of two dividing the workgroup size); default by adapter, see lanesFor. */
+  lanes?: number;
+}
+
+/**
+ * Threads per row for matvec (LANES in mm_q.wgsl): the whole workgroup on a GPU; 4 on an adapter
+ * that runs shaders on the CPU (SwiftShader, lavapipe), where each workgroup costs tens of
+ * microseconds and one row per workgroup made a 2048x2048 matvec 5-10x slower than 16 rows each.
+ */
+export function lanesFor(rt: GpuRuntime, opts: QuantKernelOptions = {}): number {
+  const wg = opts.workgroupSize ?? 64;
+  const lanes = opts.lanes ?? (cpuAdapter(rt) ? Math.min(4, wg) : wg);
+  if (!(lanes >= 1 && lanes <= wg && wg % lanes === 0 && (lanes & (lanes - 1)) === 0)) {
+    throw new RangeError(`lanes ${lanes} must be a power of two dividing the workgroup size ${wg}`);
+  }
+  return lanes;
+}
+
+function cpuAdapter(rt: GpuRuntime): boolean {
+  const a = rt.report.adapter;
+  if (!a) return false;
+  return a.isFallbackAdapter === true || /swiftshader|llvmpipe|lavapipe/i.test(`${a.vendor} ${a.architecture} ${a.device ?? ''} ${a.description}`);
 }
 
 /** GGUF type 0: F32 weights are kept exact on purpose, so they never take the f16 variant. */
@@ -39,7 +61,9 @@ export function quantVariant(rt: GpuRuntime, type: number, entry: 'matvec' | 'ma
   const flags: string[] = [gpuBlockType(type).flag];
   if ((opts.subgroups ?? true) && rt.has('subgroups')) flags.push('SUBGROUPS');
   if (usesF16(rt, type, entry, opts)) flags.push('SHADER_F16');
-  return { shader: 'mm_q', entry, overrides: { WG: opts.workgroupSize ?? 64 }, flags, uniforms: PARAMS };
+  const overrides: Record<string, number> = { WG: opts.workgroupSize ?? 64 };
+  if (entry === 'matvec') overrides.LANES = lanesFor(rt, opts);
+  return { shader: 'mm_q', entry, overrides, flags, uniforms: PARAMS };
 }
 
 type ChunkValues = Record<(typeof PARAMS)[number][0], number>;
@@ -76,10 +100,11 @@ export async function prepareMatvecQ(
   opts: QuantKernelOptions & { xOffset?: number; yOffset?: number } = {},
 ): Promise<PreparedDispatch> {
   const pipeline = await rt.pipelines.get(quantVariant(rt, w.type, 'matvec', opts));
+  const rowsPerWg = (opts.workgroupSize ?? 64) / lanesFor(rt, opts);
   return perChunk(
     rt, pipeline, w, x, y,
     (c) => ({ rows: c.rows, cols: w.cols, x_offset: opts.xOffset ?? 0, y_offset: (opts.yOffset ?? 0) + c.row0, n_tok: 1, x_stride: 0, y_stride: 0 }),
-    (c) => c.rows,
+    (c) => Math.ceil(c.rows / rowsPerWg),
   );
 }
 
