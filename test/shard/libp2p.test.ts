@@ -16,18 +16,7 @@ import { startLibp2pRelay, type RunningLibp2pRelay } from '../../src/shard/trans
 import { encodeMessage, MAX_MESSAGE_BYTES, MessageDecoder, onMessages, ROOM_PROTOCOL, SHARD_PROTOCOL, StreamChannel, type FromDirectory } from '../../src/shard/transports/libp2p-protocol.ts';
 import type { PeerMessage } from '../../src/shard/transports/pipe.ts';
 import { relayKind } from '../../src/shard/transports/relay-room.ts';
-
-/** mulberry32: a seeded generator, so a failing split can be replayed from the printed seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../src/util/random.ts';
 
 describe('libp2p message framing', () => {
   it('reassembles text and binary messages split at random points', () => {
