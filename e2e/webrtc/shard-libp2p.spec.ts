@@ -4,15 +4,8 @@
 // to each other with @libp2p/webrtc (signaled through the relay, then direct), all inside the
 // network namespace run.sh makes. Pages run the CPU backend (see e2e/pages/shard.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { chromium, expect, firefox, test, type Browser, type Page } from '@playwright/test';
-import { chromiumArgs, firefoxPrefs } from '../../playwright.config.ts';
-import type { RunOptions, RunResult } from '../pages/shard.ts';
-
-const ref = JSON.parse(readFileSync('test/fixtures/ref/stories260K-f32.json', 'utf8')) as { generated_text_only: string; generated_tokens: number[] };
-const PORT = Number(process.env.TABSHARD_WEBRTC_PORT ?? 4273);
-const BASE = `http://127.0.0.1:${PORT}/e2e/pages/shard.html`;
+import { expect, test, type Browser, type Page } from '@playwright/test';
+import { launchBrowsers, newRoom, openPage, ref, run, state, type Room } from './harness.ts';
 
 let cr: Browser;
 let ff: Browser;
@@ -36,37 +29,12 @@ function startRelay(): Promise<{ proc: ChildProcess; addr: string }> {
 
 test.beforeAll(async () => {
   ({ proc: relayProc, addr: relay } = await startRelay());
-  // Flags and prefs from BROWSER_LAB.md: host candidates as plain addresses (mDNS names cannot be
-  // resolved in the namespace).
-  cr = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [...chromiumArgs, '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns'],
-  });
-  ff = await firefox.launch({
-    channel: 'moz-firefox', // WebDriver BiDi, as in the main config
-    executablePath: '/usr/bin/firefox-esr',
-    firefoxUserPrefs: { ...firefoxPrefs, 'media.peerconnection.ice.obfuscate_host_addresses': false, 'media.peerconnection.ice.loopback': true },
-  });
+  ({ cr, ff } = await launchBrowsers());
 });
 test.afterAll(async () => { await cr?.close(); await ff?.close(); relayProc?.kill('SIGTERM'); });
 
-const newRoom = () => ({ id: randomBytes(6).toString('hex'), secret: randomBytes(24).toString('hex') });
+const open = (browser: Browser, query: string, room: Room, mayFail = false): Promise<Page> => openPage(browser, relay, query, room, mayFail);
 
-async function open(browser: Browser, query: string, room: { id: string; secret: string }, mayFail = false): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
-  page.on('pageerror', (e) => console.log(`[${query}] pageerror: ${e.message}`));
-  await page.goto(`${BASE}?transport=webrtc&relay=${encodeURIComponent(relay)}&${query}#room=${room.id}&secret=${room.secret}`);
-  await page.waitForFunction(() => {
-    const s = (window as unknown as { shard?: { ready: boolean; error?: string } }).shard;
-    return s?.ready || s?.error;
-  });
-  const err = await page.evaluate(() => (window as unknown as { shard: { error?: string } }).shard.error);
-  if (!mayFail) expect(err).toBeUndefined();
-  return page;
-}
-
-const run = (page: Page, o: RunOptions): Promise<RunResult> =>
-  page.evaluate((opts) => (window as unknown as { shard: { run(o: RunOptions): Promise<RunResult> } }).shard.run(opts), o);
 type Links = { peer: string; addrs: string[]; limited: boolean[] }[];
 const links = (p: Page): Promise<Links> => p.evaluate(() => (window as unknown as { shard: { links(): Links } }).shard.links());
 /** Failed dial attempts a page retried past (logged: they show how often a first WebRTC attempt fails). */
@@ -76,7 +44,6 @@ async function logDialFailures(...pages: Page[]): Promise<void> {
     if (f.length) console.log(`retried dials: ${JSON.stringify(f)}`);
   }
 }
-const state = (p: Page): Promise<string> => p.evaluate(() => (window as unknown as { shard: { state: string } }).shard.state);
 
 test('a Chromium coordinator and a Firefox participant as libp2p peers give the single-device greedy text', async () => {
   const room = newRoom();
