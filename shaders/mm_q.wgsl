@@ -15,7 +15,8 @@
 // f16's 65504, as in any f16 inference (f16 weights times activations).
 
 override WG: u32 = 64;
-// matvec: threads per output row (a power of two dividing WG); a workgroup owns WG / LANES rows.
+// matvec and matmul: threads per output row (a power of two dividing WG); a workgroup owns
+// WG / LANES rows (and, for matmul, one tile of TT tokens).
 // LANES = WG (one row per workgroup, reduced with subgroupAdd where available) suits GPUs: a
 // row's reads are one contiguous stream. Adapters that run shaders on the CPU (SwiftShader,
 // lavapipe) pay ~25 us per workgroup and more per invocation, so there a few lanes per row and
@@ -154,15 +155,18 @@ fn matmul(
   let sg_size = 1u;
 //#endif
   let g = wid.x + wid.y * nwg.x;
-  let row = g % params.rows;
-  let t0 = (g / params.rows) * TT;
-  let in_range = t0 < params.n_tok;
+  let rpw = WG / LANES;
+  let row_groups = (params.rows + rpw - 1u) / rpw;
+  let lane = lid % LANES;
+  let row = (g % row_groups) * rpw + lid / LANES;
+  let t0 = (g / row_groups) * TT;
+  let in_range = t0 < params.n_tok && row < params.rows;
   var acc: array<f32, TT>;
   if (in_range) {
     let nb = params.cols / BLOCK_W;
     let row_off = row * nb * BLOCK_BYTES;
     let nt = min(TT, params.n_tok - t0);
-    for (var u = lid; u < nb * PARTS; u += WG) {
+    for (var u = lane; u < nb * PARTS; u += LANES) {
       let b = u / PARTS;
       let p = u % PARTS;
 //#if SHADER_F16
@@ -186,10 +190,28 @@ fn matmul(
       }
     }
   }
-  for (var t = 0u; t < TT; t++) {
-    let s = wg_sum(acc[t], lid, t, sg_size);
-    if (lid == 0u && in_range && t0 + t < params.n_tok) {
-      Y[(t0 + t) * params.y_stride + params.y_offset + row] = s;
+  if (LANES == WG) {
+    for (var t = 0u; t < TT; t++) {
+      let s = wg_sum(acc[t], lid, t, sg_size);
+      if (lid == 0u && in_range && t0 + t < params.n_tok) {
+        Y[(t0 + t) * params.y_stride + params.y_offset + row] = s;
+      }
+    }
+    return;
+  }
+  // Several rows per workgroup (see LANES): each row's LANES slots summed by a tree, all TT
+  // tokens at once, so the barriers are shared.
+  for (var t = 0u; t < TT; t++) { partial[t * WG + lid] = acc[t]; }
+  workgroupBarrier();
+  for (var stride = LANES / 2u; stride > 0u; stride /= 2u) {
+    if (lane < stride) {
+      for (var t = 0u; t < TT; t++) { partial[t * WG + lid] += partial[t * WG + lid + stride]; }
+    }
+    workgroupBarrier();
+  }
+  if (lane == 0u && in_range) {
+    for (var t = 0u; t < TT; t++) {
+      if (t0 + t < params.n_tok) { Y[(t0 + t) * params.y_stride + params.y_offset + row] = partial[t * WG + lid]; }
     }
   }
 }

@@ -85,7 +85,7 @@ interface QCase {
 interface Mode {
   subgroups: boolean;
   f16: boolean;
-  /** matvec threads per row (LANES in mm_q.wgsl); both layouts are checked on every device. */
+  /** Threads per row (LANES in mm_q.wgsl); both layouts are checked on every device. */
   lanes: number;
 }
 
@@ -165,6 +165,9 @@ export async function runQuantChecks(rt: GpuRuntime, seed: number): Promise<Chec
     cases.push({ type, rows: 11, cols: type === 8 ? 32 * 9 : k, nTok: 1, split: 3 * rowBytes(type, type === 8 ? 32 * 9 : k) + 4 });
   }
   cases.push({ type: 10, rows: 5, cols: 512, nTok: 3, xOffset: 64 });
+  // Matmul over several row groups and token tiles at once (rows > WG / LANES, tokens > TT).
+  cases.push({ type: 12, rows: 37, cols: 256, nTok: 6 });
+  cases.push({ type: 10, rows: 37, cols: 512, nTok: 9 });
   // A real shape sized for CI: TinyLlama's attention projection (2048 x 2048) in Q2_K and Q4_K.
   cases.push({ type: 10, rows: 2048, cols: 2048, nTok: 1 });
   cases.push({ type: 12, rows: 2048, cols: 2048, nTok: 1 });
@@ -177,8 +180,6 @@ export async function runQuantChecks(rt: GpuRuntime, seed: number): Promise<Chec
   }
   for (const m of modes) {
     for (const c of cases) {
-      // lanes only shapes matvec: the matmul cases run once per (subgroups, f16).
-      if (c.nTok > 1 && m.lanes !== 64) continue;
       // F32 weights never take the f16 variant (see usesF16): that case is the f32 mode's already.
       if (m.f16 && !usesF16(rt, c.type, c.nTok === 1 ? 'matvec' : 'matmul', m)) continue;
       out.push(await checkQuant(rt, s++, c, m));

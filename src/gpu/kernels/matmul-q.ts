@@ -24,7 +24,7 @@ export interface QuantKernelOptions {
   /** Use the f16 variant when the device has `shader-f16` (default true; false for A/B runs). */
   f16?: boolean;
   workgroupSize?: number;
-  /** matvec: threads per output row (power of two dividing the workgroup size); default by adapter, see lanesFor. */
+  /** matvec/matmul: threads per output row (power of two dividing the workgroup size); default by adapter, see lanesFor. */
   lanes?: number;
 }
 
@@ -62,7 +62,7 @@ export function quantVariant(rt: GpuRuntime, type: number, entry: 'matvec' | 'ma
   if ((opts.subgroups ?? true) && rt.has('subgroups')) flags.push('SUBGROUPS');
   if (usesF16(rt, type, entry, opts)) flags.push('SHADER_F16');
   const overrides: Record<string, number> = { WG: opts.workgroupSize ?? 64 };
-  if (entry === 'matvec') overrides.LANES = lanesFor(rt, opts);
+  if (entry !== 'get_rows') overrides.LANES = lanesFor(rt, opts);
   return { shader: 'mm_q', entry, overrides, flags, uniforms: PARAMS };
 }
 
@@ -119,6 +119,7 @@ export async function prepareMatmulQ(
 ): Promise<PreparedDispatch> {
   const pipeline = await rt.pipelines.get(quantVariant(rt, w.type, 'matmul', opts));
   const tiles = Math.ceil(nTok / MATMUL_TILE);
+  const rowsPerWg = (opts.workgroupSize ?? 64) / lanesFor(rt, opts);
   return perChunk(
     rt, pipeline, w, x, y,
     (c) => ({
@@ -130,7 +131,7 @@ export async function prepareMatmulQ(
       x_stride: opts.xStride ?? w.cols,
       y_stride: opts.yStride ?? w.rows,
     }),
-    (c) => c.rows * tiles,
+    (c) => Math.ceil(c.rows / rowsPerWg) * tiles,
   );
 }
 
