@@ -231,14 +231,7 @@ export class GatewayClient {
     throwIfAborted(signal);
     const gw = this.ranked().find((g) => g.breaker.canRequest() && !this.noCar.has(g));
     if (!gw) throw new GatewayError('*', 'no gateway available for a CAR request');
-    gw.breaker.onStart();
-    let release: () => void;
-    try {
-      release = await this.semaphore.acquire(signal);
-    } catch (err) {
-      gw.breaker.onCancel();
-      throw err;
-    }
+    const release = await this.claim(gw, signal);
     const idleMs = this.opts.timeoutMs ?? 15_000;
     const maxBlock = this.opts.maxBlockBytes ?? MAX_BLOCK_BYTES;
     const ac = new AbortController();
@@ -388,17 +381,24 @@ export class GatewayClient {
     });
   }
 
-  /** One HTTP request to one gateway, verified. Records the outcome on the gateway's stats. */
-  private async attempt(gw: Gateway, cid: CID, hedgeSignal: AbortSignal, options: GetBlockOptions): Promise<Uint8Array> {
-    const outer = options.signal ? AbortSignal.any([options.signal, hedgeSignal]) : hedgeSignal;
-    gw.breaker.onStart(); // claim a half-open trial slot before waiting, so no one else takes it
-    let release: () => void;
+  /**
+   * Claim the gateway's half-open trial slot (before waiting, so no one else takes it), then a
+   * connection slot; the slot's release function, or the wait's error with the claim given back.
+   */
+  private async claim(gw: Gateway, signal: AbortSignal | undefined): Promise<() => void> {
+    gw.breaker.onStart();
     try {
-      release = await this.semaphore.acquire(outer);
+      return await this.semaphore.acquire(signal);
     } catch (err) {
       gw.breaker.onCancel();
       throw err;
     }
+  }
+
+  /** One HTTP request to one gateway, verified. Records the outcome on the gateway's stats. */
+  private async attempt(gw: Gateway, cid: CID, hedgeSignal: AbortSignal, options: GetBlockOptions): Promise<Uint8Array> {
+    const outer = options.signal ? AbortSignal.any([options.signal, hedgeSignal]) : hedgeSignal;
+    const release = await this.claim(gw, outer);
     const timeoutMs = this.opts.timeoutMs ?? 15_000;
     const timer = new AbortController();
     const timeout = setTimeout(() => timer.abort(new TimeoutError(gw.url, `no block after ${timeoutMs} ms`)), timeoutMs);

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { KvLayerRef, attentionRef } from '../../src/engine/kv/cache.ts';
 import { kvLayoutAt, resolveKvLayout, type KvOptions, type KvShape } from '../../src/engine/kv/layout.ts';
 import { kvAttention } from '../../src/engine/cpu/kv-attention.ts';
+import { KV_CHECK_CASES, KV_CHECK_SHAPE } from '../../src/engine/kv/kv-checks.ts';
 import { LayerKv } from '../../src/engine/cpu/kv-cache.ts';
 import { attention } from '../../src/engine/cpu/math.ts';
 import { freshSeed, normals, rng } from '../../src/util/random.ts';
@@ -15,19 +16,10 @@ import { freshSeed, normals, rng } from '../../src/util/random.ts';
 const seed = freshSeed();
 console.log(`cpu kv attention seed=${seed}`);
 
-// GQA 6/3 heads; K heads of 16, V heads of 10: groups of 24 / 15 channels straddle heads and fill
-// no whole number of words at 3 bits; context 37 with small windows that wrap many times.
-const SH = { nHead: 6, nHeadKv: 3, headDimK: 16, headDimV: 10 };
-const SHAPE: KvShape = { nCtx: 37, nHeadKv: 3, headDimK: 16, headDimV: 10 };
-const CASES: KvOptions[] = [
-  { mode: 'f32' },
-  { mode: 'f16' },
-  { mode: 'q8', group: 16, window: 5 },
-  { mode: 'q4', group: 24, window: 0 },
-  { mode: 'q3', group: 24, window: 5 },
-  { mode: 'q2', window: 7 },
-  { mode: 'q4', group: 8, window: 6 },
-];
+// The GPU cache checks' geometry (kv-checks.ts), with GQA 6/3 heads, plus a small-group q4 case.
+const SHAPE: KvShape = KV_CHECK_SHAPE;
+const SH = { nHead: 6, nHeadKv: SHAPE.nHeadKv, headDimK: SHAPE.headDimK, headDimV: SHAPE.headDimV };
+const CASES: KvOptions[] = [...KV_CHECK_CASES, { mode: 'q4', group: 8, window: 6 }];
 // Prefill, decodes, a larger batch, a rewrite from position 20 (forgets what follows), then up to nCtx.
 const BATCHES: [number, number][] = [[0, 6], [6, 1], [7, 1], [8, 11], [19, 2], [21, 1], [22, 9], [31, 1], [20, 4], [24, 1], [25, 3], [28, 9]];
 

@@ -163,23 +163,28 @@ async function checkRotate(rt: GpuRuntime, seed: number, rows: number, nHead: nu
   }
 }
 
+/**
+ * The awkward geometry the cache checks use (the GPU ones here, the CPU backend's in
+ * test/kv/cpu-attention.test.ts): K rows of 48 (3 heads of 16), V rows of 30 (3 heads of 10), so
+ * groups of 24 and 15 channels fill no whole number of words at 3 bits; a 37-position context.
+ */
+export const KV_CHECK_SHAPE: KvShape = { nCtx: 37, nHeadKv: 3, headDimK: 16, headDimV: 10 };
+/** Every mode, with windows that wrap many times (5, 7 slots), none, and groups that straddle heads. */
+export const KV_CHECK_CASES: readonly KvOptions[] = [
+  { mode: 'f32' },
+  { mode: 'f16' },
+  { mode: 'q8', group: 16, window: 5 },
+  { mode: 'q4', group: 24, window: 0 },
+  { mode: 'q3', group: 24, window: 5 },
+  { mode: 'q2', window: 7 },
+];
+
 export async function runKvChecks(rt: GpuRuntime, seed: number): Promise<CheckResult[]> {
   const out: CheckResult[] = [];
   let s = seed;
-  // K rows of 48 (3 heads of 16), V rows of 30 (3 heads of 10): groups of 24 and 15 channels fill
-  // no whole number of words at 3 bits. Batches: prefill, decodes, a larger batch, then a rewrite
-  // from position 20 (forgets what follows), all with a 5-slot ring that wraps many times.
-  const shape = { nCtx: 37, nHeadKv: 3, headDimK: 16, headDimV: 10 };
+  // Batches: prefill, decodes, a larger batch, then a rewrite from position 20 (forgets what follows).
   const batches: [number, number][] = [[0, 6], [6, 1], [7, 1], [8, 11], [19, 2], [21, 1], [22, 9], [31, 1], [20, 4], [24, 1]];
-  const cases: KvOptions[] = [
-    { mode: 'f32' },
-    { mode: 'f16' },
-    { mode: 'q8', group: 16, window: 5 },
-    { mode: 'q4', group: 24, window: 0 },
-    { mode: 'q3', group: 24, window: 5 },
-    { mode: 'q2', window: 7 },
-  ];
-  for (const c of cases) out.push(await checkStore(rt, s++, c, shape, batches));
+  for (const c of KV_CHECK_CASES) out.push(await checkStore(rt, s++, c, KV_CHECK_SHAPE, batches));
   for (const c of [{ mode: 'f16' }, { mode: 'q8', group: 16, window: 6 }, { mode: 'q4', group: 8, window: 6 }, { mode: 'q3', group: 12, window: 6 }, { mode: 'q2', group: 16, window: 0 }] as KvOptions[]) {
     for (const nTok of [1, 5]) out.push(await checkAttention(rt, s++, c, nTok));
   }

@@ -42,6 +42,11 @@ export function lanesFor(rt: GpuRuntime, opts: QuantKernelOptions = {}): number 
   return lanes;
 }
 
+/** Output rows one workgroup owns: WG / LANES. */
+function rowsPerWorkgroup(rt: GpuRuntime, opts: QuantKernelOptions): number {
+  return (opts.workgroupSize ?? 64) / lanesFor(rt, opts);
+}
+
 function cpuAdapter(rt: GpuRuntime): boolean {
   const a = rt.report.adapter;
   if (!a) return false;
@@ -100,7 +105,7 @@ export async function prepareMatvecQ(
   opts: QuantKernelOptions & { xOffset?: number; yOffset?: number } = {},
 ): Promise<PreparedDispatch> {
   const pipeline = await rt.pipelines.get(quantVariant(rt, w.type, 'matvec', opts));
-  const rowsPerWg = (opts.workgroupSize ?? 64) / lanesFor(rt, opts);
+  const rowsPerWg = rowsPerWorkgroup(rt, opts);
   return perChunk(
     rt, pipeline, w, x, y,
     (c) => ({ rows: c.rows, cols: w.cols, x_offset: opts.xOffset ?? 0, y_offset: (opts.yOffset ?? 0) + c.row0, n_tok: 1, x_stride: 0, y_stride: 0 }),
@@ -119,7 +124,7 @@ export async function prepareMatmulQ(
 ): Promise<PreparedDispatch> {
   const pipeline = await rt.pipelines.get(quantVariant(rt, w.type, 'matmul', opts));
   const tiles = Math.ceil(nTok / MATMUL_TILE);
-  const rowsPerWg = (opts.workgroupSize ?? 64) / lanesFor(rt, opts);
+  const rowsPerWg = rowsPerWorkgroup(rt, opts);
   return perChunk(
     rt, pipeline, w, x, y,
     (c) => ({
