@@ -5,13 +5,16 @@
 // Two plain fetches are measured and the faster is the yardstick: the same raw blocks at the same
 // concurrency (what a non-verifying block client does) and the whole file in one GET (what an app
 // that trusts its server does). Two verified loads: one request per block, and the default, where
-// runs of leaves come as trustless CAR ranges (one request per 8 MiB).
+// runs of leaves come as trustless CAR ranges (one request per 32 MiB, CAR_RUN_BYTES).
 // `--browser` (needs `npm run build`): the same comparison in headless Chromium, through the app's
 // loader worker into IndexedDB (bench/pages/store.ts), the page served by the same gateway.
+// `--link 50,100,200` (needs the build too): the browser comparison again behind gateways whose
+// links are paced at those MiB/s, as remote gateways are (GatewayFaults.bytesPerSecond).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chromium } from 'playwright-core';
-import type { StoreBenchInput, StoreBenchResult } from './pages/store.ts';
+import { chromium, type Page } from 'playwright-core';
+import type { LinkBenchResult, StoreBenchInput, StoreBenchResult } from './pages/store.ts';
+import type { GatewayFaults } from '../src/store/gateway-faults.ts';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -104,16 +107,19 @@ async function verifiedLoad(url: string, root: CID, car = true): Promise<{ secon
  * The gateway in its own process, as a real one would be: in this process its work would share
  * one JS thread with the client's hashing and make the ratio measure the event loop instead.
  */
-async function spawnGateway(storeDir: string, staticDir?: string): Promise<{ url: string; child: ChildProcess }> {
+async function spawnGateway(storeDir: string, staticDir?: string, faults: GatewayFaults = {}): Promise<{ url: string; child: ChildProcess }> {
   const script = `import { startGateway } from './src/store/gateway-server.ts';
-    const g = await startGateway({ store: ${JSON.stringify(storeDir)}, staticDir: ${JSON.stringify(staticDir)} }); console.log(g.url);`;
+    const g = await startGateway({ store: ${JSON.stringify(storeDir)}, staticDir: ${JSON.stringify(staticDir)}, faults: ${JSON.stringify(faults)} });
+    console.log(g.url);`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   const [line] = (await once(child.stdout!, 'data')) as [Buffer];
   return { url: line.toString().trim(), child };
 }
 
-/** The browser part: Chromium, the app's loader worker, IndexedDB; the page from the same gateway. */
-async function browserPart(url: string, input: StoreBenchInput): Promise<Record<string, unknown>> {
+type StoreBenchPage = { run(i: StoreBenchInput): Promise<StoreBenchResult>; runLink(i: StoreBenchInput): Promise<LinkBenchResult> };
+
+/** Headless Chromium on the bench page, served by the gateway at `url`. */
+async function withBenchPage<T>(url: string, fn: (page: Page) => Promise<T>): Promise<T> {
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless=new', '--no-sandbox', '--no-first-run', '--disable-background-networking'] });
   try {
     const page = await browser.newPage();
@@ -122,7 +128,16 @@ async function browserPart(url: string, input: StoreBenchInput): Promise<Record<
     });
     await page.goto(`${url}/bench/pages/store.html`);
     await page.waitForFunction(() => 'storeBench' in globalThis);
-    const r = await page.evaluate((i) => (globalThis as unknown as { storeBench: { run(i: StoreBenchInput): Promise<StoreBenchResult> } }).storeBench.run(i), input);
+    return await fn(page);
+  } finally {
+    await browser.close();
+  }
+}
+
+/** The browser part: Chromium, the app's loader worker, IndexedDB; the page from the same gateway. */
+async function browserPart(url: string, input: StoreBenchInput): Promise<Record<string, unknown>> {
+  return withBenchPage(url, async (page) => {
+    const r = await page.evaluate((i) => (globalThis as unknown as { storeBench: StoreBenchPage }).storeBench.run(i), input);
     const mib = input.size / MiB;
     const rate = (s: number): string => `${(mib / s).toFixed(0)} MiB/s`;
     const [pb, pf, lc, lb] = [median(r.plainBlocks), median(r.plainFile), median(r.loadCar), median(r.loadPerBlock)];
@@ -131,7 +146,9 @@ async function browserPart(url: string, input: StoreBenchInput): Promise<Record<
     console.log(`  plain fetch, the raw blocks (6 at a time): ${rate(pb)}`);
     console.log(`  plain fetch, the whole file in one GET:    ${rate(pf)}`);
     console.log(`  verified load, a request per block:        ${rate(lb)} = ${(lb / pb).toFixed(3)} x plain blocks`);
-    console.log(`  breakdown: CAR ranges verified and dropped in the page: ${rate(median(r.clientCar))}; Loader + IndexedDB in the page (no worker): ${rate(median(r.loadInPage))}`);
+    console.log(`  breakdown in the page, the loader's CAR ranges: read and dropped ${rate(median(r.carDrop))}; parsed ${rate(median(r.carParse))}; ` +
+      `verified by the gateway client ${rate(median(r.clientCar))}; the IdbBlockstore alone (leaves from memory) ${rate(median(r.storeOnly))}; ` +
+      `Loader + IndexedDB without the worker ${rate(median(r.loadInPage))}`);
     console.log(`  verified load, CAR ranges (default):       ${rate(lc)} = ${(lc / pb).toFixed(3)} x plain blocks, ${(lc / pf).toFixed(3)} x plain file; first file byte after ${median(r.ttfbMs).toFixed(0)} ms`);
     console.log(`  warm load() ${r.warmLoadMs.toFixed(0)} ms; warm read of the whole file from IndexedDB: ${(input.size / 1e6 / r.warmReadSeconds).toFixed(0)} MB/s`);
     console.log(`browser: verified load / the faster plain fetch = ${(lc / best).toFixed(3)} (cost ${(100 * (lc / best - 1)).toFixed(1)}%, goal < 5%)`);
@@ -139,14 +156,39 @@ async function browserPart(url: string, input: StoreBenchInput): Promise<Record<
       ...r, ratio: lc / best, loadOverPlainBlocks: lc / pb, loadOverPlainFile: lc / pf, perBlockLoadOverPlainBlocks: lb / pb,
       warmReadMBps: input.size / 1e6 / r.warmReadSeconds,
     };
-  } finally {
-    await browser.close();
+  });
+}
+
+/**
+ * The same comparison behind gateways whose links are paced (`--link 50,100,200`, MiB/s), as
+ * remote gateways are: what verification and storage cost when the network, not loopback, sets
+ * the pace. Each rate: a gateway process of its own, the whole file in one plain GET against the
+ * default verified load into IndexedDB, alternating, in Chromium.
+ */
+async function linkPart(dir: string, input: StoreBenchInput, rates: number[]): Promise<Array<Record<string, unknown>>> {
+  const rows: Array<Record<string, unknown>> = [];
+  console.log(`Chromium behind a paced gateway link (medians of ${input.repeats}), the whole file in one GET vs the verified load into IndexedDB:`);
+  for (const mibps of rates) {
+    const gw = await spawnGateway(dir, 'dist', { bytesPerSecond: mibps * MiB });
+    try {
+      const r = await withBenchPage(gw.url, (page) => page.evaluate((i) => (globalThis as unknown as { storeBench: StoreBenchPage }).storeBench.runLink(i), input));
+      const [pf, lc] = [median(r.plainFile), median(r.loadCar)];
+      const mib = input.size / MiB;
+      console.log(`  link ${String(mibps).padStart(4)} MiB/s: plain file ${(mib / pf).toFixed(1)} MiB/s, verified load ${(mib / lc).toFixed(1)} MiB/s = ${(lc / pf).toFixed(3)} x plain file (cost ${(100 * (lc / pf - 1)).toFixed(1)}%)`);
+      rows.push({ linkMiBps: mibps, ...r, ratio: lc / pf });
+    } finally {
+      gw.child.kill();
+    }
   }
+  return rows;
 }
 
 export async function run(args: string[]) {
   const browser = args.includes('--browser');
-  if (browser && !existsSync('dist/bench/pages/store.html')) throw new Error('--browser: run `npm run build` first');
+  const linkArg = args.indexOf('--link');
+  const links = linkArg < 0 ? [] : (args[linkArg + 1] ?? '').split(',').map(Number);
+  if (links.some((r) => !(r > 0))) throw new Error('--link: a comma-separated list of link rates in MiB/s, e.g. --link 50,100,200');
+  if ((browser || links.length > 0) && !existsSync('dist/bench/pages/store.html')) throw new Error('--browser/--link: run `npm run build` first');
   const size = (args.includes('--quick') ? 32 : 256) * MiB;
   const repeats = args.includes('--quick') ? 3 : 5;
   const dir = await mkdtemp(join(tmpdir(), 'tabshard-bench-store-'));
@@ -216,9 +258,11 @@ export async function run(args: string[]) {
     const warmReadS = (performance.now() - r0) / 1000;
     if (all.blocksFetched !== 0 || again.blocksFetched !== 0) throw new Error('warm load touched the network');
     console.log(`warm load() of the stored model: ${warmLoadMs.toFixed(1)} ms; warm read of the whole file: ${(size / 1e6 / warmReadS).toFixed(0)} MB/s`);
-    const inBrowser = browser ? await browserPart(gw.url, { root: root.toString(), cids: cids.map(String), size, repeats }) : undefined;
+    const input = { root: root.toString(), cids: cids.map(String), size, repeats };
+    const inBrowser = browser ? await browserPart(gw.url, input) : undefined;
+    const behindLinks = links.length > 0 ? await linkPart(dir, { ...input, repeats: 3 }, links) : undefined;
     return {
-      browser: inBrowser,
+      browser: inBrowser, links: behindLinks,
       bytes: size, blocks: cids.length, concurrency: CONCURRENCY, repeats,
       firstRangeMs, ttfbMs: median(ttfb),
       plainBlocksSeconds: plain, plainFileSeconds: file, clientSeconds: client, perBlockLoadSeconds: perBlock, loadSeconds: loaded,

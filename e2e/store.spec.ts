@@ -109,7 +109,8 @@ test('loads through a corrupting and a good gateway: every block verified, sha25
 });
 
 test('reload mid-load: the next load fetches only the missing blocks', async ({ page }) => {
-  const { good, urls } = await gateways({ delayMs: 40 }); // slow enough to stop half way
+  // A 2 MB/s link: the 5.4 MB load takes seconds, so it stops half way.
+  const { good, urls } = await gateways({ delayMs: 40, bytesPerSecond: 2_000_000 });
   await open(page);
   await ok(page, 'importRegistry', registryJson);
   const first = await call<LoadResult>(page, 'load', SPEC, { gateways: urls, abortAfterBlocks: 6 });

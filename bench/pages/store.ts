@@ -3,10 +3,12 @@
 // in one GET) and a verified load through the app's own loader worker into IndexedDB (CAR ranges,
 // and one request per block), then a warm read of the whole file from IndexedDB. Each verified
 // load starts from an empty store (the model is deleted and its blocks freed between runs).
+import { CarBlockIterator } from '@ipld/car/iterator';
 import { CID } from 'multiformats/cid';
+import { ByteBudget } from '../../src/store/async-utils.ts';
 import { GatewayClient } from '../../src/store/gateway-client.ts';
 import { IdbBlockstore } from '../../src/store/idb-blockstore.ts';
-import { Loader, type LoadResult } from '../../src/store/loader.ts';
+import { CAR_CONCURRENCY, CAR_RUN_BYTES, Loader, type LoadResult } from '../../src/store/loader.ts';
 import { LoaderClient } from '../../src/workers/loader-client.ts';
 
 export interface StoreBenchInput {
@@ -22,8 +24,13 @@ export interface StoreBenchResult {
   plainFile: number[];
   loadCar: number[];
   loadPerBlock: number[];
-  /** The breakdown: the gateway client's CAR ranges verified and dropped, in the page. */
+  /** The breakdown: the same CAR ranges read and dropped; parsed, not hashed; and through the
+   * gateway client (verified) and dropped, all in the page. */
+  carDrop: number[];
+  carParse: number[];
   clientCar: number[];
+  /** The IdbBlockstore alone: the leaves from memory, put as the loader puts them. */
+  storeOnly: number[];
   /** The Loader with an IdbBlockstore in the page itself (no worker, no comlink). */
   loadInPage: number[];
   ttfbMs: number[];
@@ -73,26 +80,81 @@ async function verified(client: LoaderClient, root: string, car: boolean): Promi
   return { s: seconds(t0), ttfbMs, r };
 }
 
-/** CAR ranges of 8 MiB, 3 at a time, each block verified and dropped: no store, no DAG walk. */
-async function clientCar(root: string, size: number): Promise<number> {
-  const client = new GatewayClient({ gateways: [location.origin], fetch: (i, init) => fetch(i, { ...init, cache: 'no-store' }) });
-  const cid = CID.parse(root);
-  const step = 8 * 2 ** 20;
+/** The file's CAR ranges as the loader asks for them (CAR_RUN_BYTES each, CAR_CONCURRENCY at a time), `fn` run on each. */
+async function eachRange(root: string, size: number, fn: (from: number, to: number) => Promise<void>): Promise<number> {
+  const step = CAR_RUN_BYTES;
   const ranges: number[] = [];
   for (let at = 0; at < size; at += step) ranges.push(at);
   const t0 = performance.now();
   let next = 0;
-  let blocks = 0;
   const worker = async (): Promise<void> => {
     while (next < ranges.length) {
       const from = ranges[next++]!;
-      const got = await client.streamRange(cid, from, Math.min(size, from + step), { wanted: (c) => c.code === 0x55, onBlock: async () => undefined });
-      blocks += got.blocks;
+      await fn(from, Math.min(size, from + step));
     }
   };
-  await Promise.all(Array.from({ length: 3 }, worker));
-  if (blocks < size / 262144) throw new Error(`CAR ranges delivered ${blocks} leaves`);
+  await Promise.all(Array.from({ length: CAR_CONCURRENCY }, worker));
   return seconds(t0);
+}
+
+const carUrl = (root: string, from: number, to: number): string => `/ipfs/${root}?format=car&dag-scope=entity&entity-bytes=${from}:${to - 1}`;
+
+/** The breakdown's floor: the same CAR ranges, bytes read and dropped (no parse, no hash). */
+async function carDrop(root: string, size: number): Promise<number> {
+  return eachRange(root, size, async (from, to) => {
+    const res = await fetch(carUrl(root, from, to), { headers: { accept: 'application/vnd.ipld.car' }, cache: 'no-store' });
+    const reader = res.body!.getReader();
+    for (;;) if ((await reader.read()).done) break;
+  });
+}
+
+/** The same CAR ranges parsed into blocks, nothing hashed. */
+async function carParse(root: string, size: number): Promise<number> {
+  return eachRange(root, size, async (from, to) => {
+    const res = await fetch(carUrl(root, from, to), { headers: { accept: 'application/vnd.ipld.car' }, cache: 'no-store' });
+    for await (const _ of await CarBlockIterator.fromIterable(res.body! as unknown as AsyncIterable<Uint8Array>)) void _;
+  });
+}
+
+/** The same CAR ranges, each block verified and dropped: no store, no DAG walk. */
+async function clientCar(root: string, size: number): Promise<number> {
+  const client = new GatewayClient({ gateways: [location.origin], fetch: (i, init) => fetch(i, { ...init, cache: 'no-store' }) });
+  const cid = CID.parse(root);
+  let blocks = 0;
+  const s = await eachRange(root, size, async (from, to) => {
+    const got = await client.streamRange(cid, from, to, { wanted: (c) => c.code === 0x55, onBlock: async () => undefined });
+    blocks += got.blocks; // not `blocks += await ...`: that reads `blocks` before the await
+  });
+  if (blocks < size / 262144) throw new Error(`CAR ranges delivered ${blocks} leaves`);
+  return s;
+}
+
+/**
+ * The store alone: the file's leaves (fetched and verified beforehand, held in memory) put into an
+ * IdbBlockstore as the loader's CAR runs put them (write-behind within its byte budget).
+ */
+async function storeOnly(root: string, size: number): Promise<number> {
+  const client = new GatewayClient({ gateways: [location.origin], fetch: (i, init) => fetch(i, { ...init, cache: 'no-store' }) });
+  const leaves: Array<{ cid: CID; bytes: Uint8Array }> = [];
+  await eachRange(root, size, async (from, to) => {
+    await client.streamRange(CID.parse(root), from, to, { wanted: (c) => c.code === 0x55, onBlock: async (cid, bytes) => void leaves.push({ cid, bytes }) });
+  });
+  const store = await IdbBlockstore.open({ dbName: 'tabshard-bench-store-only' });
+  try {
+    const budget = new ByteBudget(32 * 2 ** 20);
+    const t0 = performance.now();
+    const writes: Promise<void>[] = [];
+    for (const { cid, bytes } of leaves) {
+      const release = await budget.acquire(bytes.length);
+      writes.push(store.put(cid, bytes).finally(release));
+    }
+    await Promise.all(writes);
+    const s = seconds(t0);
+    for (const { cid } of leaves) await store.delete(cid);
+    return s;
+  } finally {
+    store.close();
+  }
 }
 
 async function loadInPage(root: string): Promise<number> {
@@ -120,12 +182,15 @@ async function run(given: StoreBenchInput): Promise<StoreBenchResult> {
   await verified(client, input.root, true);
   await clientCar(input.root, input.size);
   await loadInPage(input.root);
-  const out: StoreBenchResult = { plainBlocks: [], plainFile: [], loadCar: [], loadPerBlock: [], clientCar: [], loadInPage: [], ttfbMs: [], warmLoadMs: 0, warmReadSeconds: 0, storage: { usage: null, quota: null } };
+  const out: StoreBenchResult = { plainBlocks: [], plainFile: [], loadCar: [], loadPerBlock: [], carDrop: [], carParse: [], clientCar: [], storeOnly: [], loadInPage: [], ttfbMs: [], warmLoadMs: 0, warmReadSeconds: 0, storage: { usage: null, quota: null } };
   for (let i = 0; i < input.repeats; i++) {
     out.plainBlocks.push(await plainBlocks(input.cids));
     out.plainFile.push(await plainFile(input.root));
     out.loadPerBlock.push((await verified(client, input.root, false)).s);
+    out.carDrop.push(await carDrop(input.root, input.size));
+    out.carParse.push(await carParse(input.root, input.size));
     out.clientCar.push(await clientCar(input.root, input.size));
+    out.storeOnly.push(await storeOnly(input.root, input.size));
     out.loadInPage.push(await loadInPage(input.root));
     const car = await verified(client, input.root, true);
     out.loadCar.push(car.s);
@@ -148,5 +213,30 @@ async function run(given: StoreBenchInput): Promise<StoreBenchResult> {
   return out;
 }
 
-(globalThis as unknown as { storeBench: unknown }).storeBench = { run };
+export interface LinkBenchResult {
+  plainFile: number[];
+  loadCar: number[];
+}
+
+/**
+ * Behind a gateway whose link is paced (GatewayFaults.bytesPerSecond), as a remote gateway is:
+ * the whole file in one plain GET against the default verified load into IndexedDB, alternating.
+ */
+async function runLink(given: StoreBenchInput): Promise<LinkBenchResult> {
+  input = given;
+  const client = new LoaderClient();
+  await client.configure({ dbName: 'tabshard-bench-store-link' });
+  await verified(client, input.root, true); // warm-up: code compiled, sockets open
+  const out: LinkBenchResult = { plainFile: [], loadCar: [] };
+  for (let i = 0; i < input.repeats; i++) {
+    out.plainFile.push(await plainFile(input.root));
+    out.loadCar.push((await verified(client, input.root, true)).s);
+    log(`link run ${i + 1}: plain file ${out.plainFile.at(-1)!.toFixed(2)} s, verified CAR ${out.loadCar.at(-1)!.toFixed(2)} s`);
+  }
+  await client.api.deleteModel(input.root);
+  client.terminate();
+  return out;
+}
+
+(globalThis as unknown as { storeBench: unknown }).storeBench = { run, runLink };
 log('ready');

@@ -71,3 +71,34 @@ export function backoffDelay(attempt: number, baseMs: number, maxMs: number, ran
   const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(exp / 2 + (random() * exp) / 2);
 }
+
+/**
+ * A budget of bytes in flight (the loader's verified blocks waiting to be stored): acquire(n)
+ * waits until n more fit, and resolves to its release. One oversized request is let through
+ * alone, so nothing waits forever.
+ */
+export class ByteBudget {
+  private readonly limit: number;
+  private used = 0;
+  private waiters: Array<() => void> = [];
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  get inFlight(): number {
+    return this.used;
+  }
+
+  async acquire(n: number): Promise<() => void> {
+    while (this.used > 0 && this.used + n > this.limit) await new Promise<void>((wake) => this.waiters.push(wake));
+    this.used += n;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.used -= n;
+      for (const wake of this.waiters.splice(0)) wake();
+    };
+  }
+}

@@ -3,10 +3,10 @@
 // first, the next one after `hedgeDelayMs` or at once on failure), retried in rounds with
 // exponential backoff + jitter, bounded by a semaphore, timed out per request, and each gateway
 // sits behind a circuit breaker. Browser and Node: fetch only.
-import { CarBlockIterator } from '@ipld/car/iterator';
 import type { CID } from 'multiformats/cid';
 import { Semaphore, backoffDelay, sleep } from './async-utils.ts';
 import type { AbortOptions } from './blockstore.ts';
+import { carStreamBlocks } from './car-stream.ts';
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.ts';
 import {
   AbortError, AllGatewaysFailedError, BlockTooLargeError, CircuitOpenError, GatewayError, NotFoundError,
@@ -259,7 +259,7 @@ export class GatewayClient {
       }
       // Interior nodes along the range's path come with it: allow them (and the CAR framing) room.
       const limit = to - from + 4 * maxBlock;
-      const blocks = await CarBlockIterator.fromIterable(limitedBody(res, limit, idleMs, gw.url));
+      const { blocks } = await carStreamBlocks(limitedBody(res, limit, idleMs, gw.url));
       for await (const { cid, bytes } of blocks) {
         if (bytes.length > maxBlock) throw new BlockTooLargeError(cid.toString(), maxBlock, gw.url);
         if (!options.wanted(cid)) {

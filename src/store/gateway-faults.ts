@@ -21,6 +21,12 @@ export interface GatewayFaults {
   closeMidBody?: FaultRate;
   /** Wait this long before answering every gateway request. */
   delayMs?: number;
+  /**
+   * Send every response body (blocks, CARs, files) at most this many bytes per second in all, as
+   * a gateway behind a link of that speed: what a remote gateway is, and what a test needs to
+   * stop a load half way.
+   */
+  bytesPerSecond?: number;
 }
 
 export type RequestFault = 'error5xx' | 'stall' | 'closeMidBody';
@@ -69,4 +75,27 @@ export function corrupt(bytes: Uint8Array): Uint8Array {
   const i = out.length >> 1;
   out[i] = out[i]! ^ 0xff;
   return out;
+}
+
+/**
+ * The link of `bytesPerSecond`, shared by every response: take(n) resolves once n more bytes have
+ * had their time on it (first come, first served; bursts of up to `burstMs` pass at once).
+ */
+export class Link {
+  private readonly bytesPerMs: number;
+  private readonly burstMs: number;
+  private freeAt = 0;
+
+  constructor(bytesPerSecond: number, burstMs = 5) {
+    if (!(bytesPerSecond > 0)) throw new RangeError(`bytesPerSecond must be > 0, got ${bytesPerSecond}`);
+    this.bytesPerMs = bytesPerSecond / 1000;
+    this.burstMs = burstMs;
+  }
+
+  async take(n: number): Promise<void> {
+    const now = performance.now();
+    this.freeAt = Math.max(now, this.freeAt) + n / this.bytesPerMs;
+    const wait = this.freeAt - now - this.burstMs;
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
 }

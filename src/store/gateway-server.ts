@@ -9,7 +9,7 @@ import { carStream, parseEntityBytes, scopeBlocks, type DagScope } from './car.t
 import { NotFoundError } from './errors.ts';
 import { openStore } from './fs-blockstore.ts';
 import { exporter } from 'ipfs-unixfs-exporter';
-import { corrupt, requestFault, shouldCorrupt, type GatewayFaults } from './gateway-faults.ts';
+import { Link, corrupt, requestFault, shouldCorrupt, type GatewayFaults } from './gateway-faults.ts';
 import { contentType, serveStatic } from './static-files.ts';
 import { blockKey, parseCid } from './verify.ts';
 
@@ -86,6 +86,17 @@ function negotiate(url: URL, accept: string | undefined): Wanted | { error: numb
   return { kind: 'car', scope, range };
 }
 
+/** The socket took what was written (or the response closed: then the next write notices). */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done).off('close', done);
+      resolve();
+    };
+    res.on('drain', done).on('close', done);
+  });
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -94,6 +105,19 @@ export async function startGateway(options: GatewayServerOptions = {}): Promise<
   const store: Blockstore = typeof options.store === 'string' ? openStore(options.store) : (options.store ?? openStore('.store'));
   const faults = options.faults;
   const stats: GatewayStats = { requests: 0, blocksServed: 0, faults: { corrupt: 0, error5xx: 0, stall: 0, closeMidBody: 0 } };
+  const link = faults?.bytesPerSecond !== undefined ? new Link(faults.bytesPerSecond) : undefined;
+
+  /** Write body bytes, through the simulated link if there is one, waiting for the socket to drain. */
+  async function send(res: ServerResponse, chunk: Uint8Array): Promise<void> {
+    const step = link ? 64 * 1024 : Math.max(1, chunk.length);
+    for (let at = 0; at < chunk.length; at += step) {
+      const part = chunk.subarray(at, at + step);
+      await link?.take(part.length);
+      if (res.destroyed) throw new Error('response closed');
+      if (!res.write(part)) await drained(res);
+    }
+  }
+
 
   /** A block as this (possibly faulty) gateway serves it. */
   async function serveBlock(cid: CID): Promise<Uint8Array> {
@@ -129,7 +153,7 @@ export async function startGateway(options: GatewayServerOptions = {}): Promise<
       res.setHeader('Content-Length', Number(entry.size));
       res.setHeader('X-Ipfs-Path', `/ipfs/${path}`);
       if (req.method === 'HEAD') return void res.end();
-      for await (const chunk of entry.content()) res.write(chunk);
+      for await (const chunk of entry.content()) await send(res, chunk);
       res.end();
     } catch {
       if (!res.headersSent) plain(res, 404, `/ipfs/${path} not found`);
@@ -180,7 +204,9 @@ export async function startGateway(options: GatewayServerOptions = {}): Promise<
         res.write(bytes.subarray(0, bytes.length >> 1));
         return void setTimeout(() => res.destroy(), 20);
       }
-      return void res.end(bytes);
+      if (!link) return void res.end(bytes);
+      await send(res, bytes).then(() => res.end(), () => res.destroy());
+      return;
     }
     res.setHeader('Content-Type', `${CAR_TYPE}; version=1; order=dfs; dups=n`);
     res.setHeader('Content-Disposition', `attachment; filename="${cid}.car"`);
@@ -204,7 +230,7 @@ export async function startGateway(options: GatewayServerOptions = {}): Promise<
         throw new Error('injected close mid-body');
       }
       written += chunk.length;
-      if (!res.write(chunk)) await new Promise<void>((r) => res.once('drain', () => r()));
+      await send(res, chunk);
     };
     try {
       for await (const chunk of carStream(cid, scopeBlocks(cid, wanted.scope, getBlock, wanted.range))) {

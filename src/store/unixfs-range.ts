@@ -79,9 +79,14 @@ function checkSize(cid: CID, node: FileNode, expected: number): void {
   if (node.size !== expected) throw new UnixFSError(`${cid}: holds ${node.size} bytes, its parent says ${expected}`);
 }
 
+/** Sibling blocks read ahead of the one being yielded by coveringBlocks. */
+const READ_AHEAD = 4;
+
 /**
  * Blocks covering file bytes [from, to) in depth-first pre-order (root first): what a trustless
- * gateway's `entity-bytes` CAR holds. Sequential: meant for a local store.
+ * gateway's `entity-bytes` CAR holds. Meant for a local store: at each level, the next READ_AHEAD
+ * siblings are read while one is yielded (one read at a time, a CAR from a disk store went at
+ * disk-latency speed).
  */
 export async function* coveringBlocks(
   root: CID,
@@ -90,13 +95,24 @@ export async function* coveringBlocks(
   getBlock: BlockGetter,
   options: AbortOptions = {},
 ): AsyncGenerator<{ cid: CID; bytes: Uint8Array }> {
-  async function* visit(cid: CID, start: number, expected: number | undefined): AsyncGenerator<{ cid: CID; bytes: Uint8Array }> {
+  async function* visit(cid: CID, start: number, expected: number | undefined, read?: Promise<Uint8Array>): AsyncGenerator<{ cid: CID; bytes: Uint8Array }> {
     throwIfAborted(options.signal);
-    const bytes = await getBlock(cid, options);
+    const bytes = await (read ?? getBlock(cid, options));
     const node = decodeFileNode(cid, bytes);
     if (expected !== undefined) checkSize(cid, node, expected);
     yield { cid, bytes };
-    for (const child of covering(node, start, from, to)) yield* visit(child.cid, child.start, child.size);
+    const kids = covering(node, start, from, to);
+    const reads: Array<Promise<Uint8Array> | undefined> = [];
+    for (let i = 0; i < kids.length; i++) {
+      for (let j = i; j < Math.min(kids.length, i + 1 + READ_AHEAD); j++) {
+        if (reads[j]) continue;
+        reads[j] = getBlock(kids[j]!.cid, options);
+        reads[j]!.catch(() => undefined); // seen when its turn comes; unseen if the consumer stops first
+      }
+      const child = kids[i]!;
+      yield* visit(child.cid, child.start, child.size, reads[i]);
+      reads[i] = undefined;
+    }
   }
   yield* visit(root, 0, undefined);
 }

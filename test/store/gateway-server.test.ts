@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CarReader } from '@ipld/car';
@@ -7,6 +8,7 @@ import { CID } from 'multiformats/cid';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryBlockstore } from '../../src/store/blockstore.ts';
 import { FsBlockstore } from '../../src/store/fs-blockstore.ts';
+import { Link } from '../../src/store/gateway-faults.ts';
 import { startGateway, type RunningGateway } from '../../src/store/gateway-server.ts';
 import { isValidBlock } from '../../src/store/verify.ts';
 import { buildDag, randomBytes, testSeed, withTempDir } from './helpers.ts';
@@ -150,6 +152,76 @@ describe('gateway server', () => {
       expect((await fetch(`${gw.url}/..%2fsecret.txt`)).status).toBe(404);
       expect((await fetch(`${gw.url}/nope.js`)).status).toBe(404);
     });
+  });
+});
+
+/** Fetch a URL; its body, the body's sha256, and the ms from request to last byte. */
+async function timedGet(url: string, accept?: string): Promise<{ body: Uint8Array; sha: string; ms: number }> {
+  const t0 = performance.now();
+  const res = await fetch(url, accept ? { headers: { accept } } : {});
+  expect(res.status, url).toBe(200);
+  const body = new Uint8Array(await res.arrayBuffer());
+  return { body, sha: sha256(body), ms: performance.now() - t0 };
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+describe('gateway server: bytesPerSecond (a slow link)', () => {
+  const rate = 8 * 1024 * 1024;
+  /** The least time `bytes` can take on the link: its burst (5 ms) and a ms of timer slack are allowed for. Only lower bounds are asserted. */
+  const atLeastMs = (bytes: number): number => (bytes / rate) * 1000 - 10;
+
+  /** A 1 MiB file (4 raw leaves of 256 KiB under a dag-pb root) and a lone 1 MiB raw block, in one store. */
+  async function content() {
+    const file = randomBytes(seed ^ 0x11, 1 << 20);
+    const { root: fileRoot, store } = await buildDag(file, { chunk: 256 * 1024 });
+    const blob = randomBytes(seed ^ 0x22, 1 << 20);
+    const { root: blobCid } = await buildDag(blob, { chunk: 1 << 20, store });
+    expect(blobCid.code).toBe(0x55); // one raw block
+    return { file, fileRoot, blob, blobCid, store };
+  }
+
+  it('paces raw blocks, CARs and /ipfs/{cid}/ files; the bytes arrive intact', async () => {
+    const { file, fileRoot, blob, blobCid, store } = await content();
+    gw = await startGateway({ store, faults: { bytesPerSecond: rate } });
+
+    const raw = await timedGet(`${gw.url}/ipfs/${blobCid}?format=raw`);
+    expect(raw.sha).toBe(sha256(blob));
+    expect(raw.ms).toBeGreaterThanOrEqual(atLeastMs(raw.body.length));
+
+    const carGet = await timedGet(`${gw.url}/ipfs/${fileRoot}?format=car`);
+    expect(carGet.body.length).toBeGreaterThan(file.length);
+    expect(carGet.ms).toBeGreaterThanOrEqual(atLeastMs(carGet.body.length));
+    const reader = await CarReader.fromBytes(carGet.body);
+    const leaves: Uint8Array[] = [];
+    for await (const b of reader.blocks()) {
+      expect(await isValidBlock(b.cid, b.bytes)).toBe(true);
+      if (b.cid.code === 0x55) leaves.push(b.bytes);
+    }
+    expect(sha256(Buffer.concat(leaves))).toBe(sha256(file));
+
+    const web = await timedGet(`${gw.url}/ipfs/${fileRoot}/`); // path style: the deserialized file
+    expect(web.sha).toBe(sha256(file));
+    expect(web.ms).toBeGreaterThanOrEqual(atLeastMs(web.body.length));
+  });
+
+  it('one link per gateway: concurrent responses share the rate', async () => {
+    const { file, fileRoot, blob, blobCid, store } = await content();
+    gw = await startGateway({ store, faults: { bytesPerSecond: rate } });
+    const t0 = performance.now();
+    const [raw, web] = await Promise.all([timedGet(`${gw.url}/ipfs/${blobCid}?format=raw`), timedGet(`${gw.url}/ipfs/${fileRoot}/`)]);
+    const ms = performance.now() - t0;
+    expect(raw.sha).toBe(sha256(blob));
+    expect(web.sha).toBe(sha256(file));
+    // Each alone would take ~125 ms; sharing one link, both take the time of their sum.
+    expect(ms).toBeGreaterThanOrEqual(atLeastMs(raw.body.length + web.body.length));
+  });
+
+  it('Link refuses a rate that is not > 0 (RangeError), and so does a gateway given a negative one', async () => {
+    for (const bad of [0, -1, Number.NaN]) expect(() => new Link(bad)).toThrow(RangeError);
+    await expect(startGateway({ store: new MemoryBlockstore(), faults: { bytesPerSecond: -1 } })).rejects.toBeInstanceOf(RangeError);
   });
 });
 

@@ -1,11 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CID } from 'multiformats/cid';
-import { MemoryBlockstore } from '../../src/store/blockstore.ts';
+import { MemoryBlockstore, type AbortOptions } from '../../src/store/blockstore.ts';
 import { startGateway, type RunningGateway } from '../../src/store/gateway-server.ts';
 import type { LoadProgress } from '../../src/store/load-progress.ts';
 import { Loader } from '../../src/store/loader.ts';
 import { MemoryModelStore } from '../../src/store/memory-model-store.ts';
-import { planEviction } from '../../src/store/model-store.ts';
+import { planEviction, quotaError } from '../../src/store/model-store.ts';
 import { addEntry, emptyRegistry } from '../../src/store/registry.ts';
 import { coveringBlocks } from '../../src/store/unixfs-range.ts';
 import { isValidBlock } from '../../src/store/verify.ts';
@@ -31,6 +31,72 @@ async function setup(size = 40 * 1024, faults: { delayMs?: number } = {}) {
 
 function client() {
   return { hedgeDelayMs: 50, backoffMs: 5, maxBackoffMs: 20 };
+}
+
+const RAW_CODE = 0x55;
+
+/** A DAG of `n` raw leaves of `leafBytes` (fanout 8), its blocks split into interior nodes and leaves (file order). */
+async function leafDag(n: number, leafBytes: number, seedOffset: number) {
+  const size = n * leafBytes;
+  const bytes = randomBytes(seed + seedOffset, size);
+  const { root, store: source } = await buildDag(bytes, { chunk: leafBytes, fanout: 8 });
+  const interior: CID[] = [];
+  const leaves: CID[] = [];
+  for await (const b of coveringBlocks(root, 0, size, (c) => source.get(c))) (b.cid.code === RAW_CODE ? leaves : interior).push(b.cid);
+  return { bytes, size, root, source, interior, leaves };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * A MemoryModelStore whose leaf puts are slow (a store slower than the network, as IndexedDB can
+ * be), recording the leaf bytes being put at once and the order of starts and ends. Only raw
+ * leaves are slowed and tracked: interior nodes are put one at a time by the structure walk,
+ * outside the write-behind budget. `failAt`: the n-th leaf put (1-based) fails once with the
+ * store's QuotaError, as a full store would; later puts would succeed, so a put the loader starts
+ * after the failure would show. `hold`: leaf puts wait for it, then store without the signal (a
+ * write the store has accepted completes, as a queued IndexedDB transaction does).
+ */
+class SlowStore extends MemoryModelStore {
+  delayMs: number;
+  failAt: number | undefined;
+  hold: Promise<void> | undefined;
+  inFlight = 0;
+  maxInFlight = 0;
+  started = 0;
+  /** Leaf puts in the order they started, and `failed` where the failing one rejected. */
+  log: string[] = [];
+
+  constructor(delayMs: number, opts: { failAt?: number; hold?: Promise<void> } = {}) {
+    super();
+    this.delayMs = delayMs;
+    this.failAt = opts.failAt;
+    this.hold = opts.hold;
+  }
+
+  override async put(cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void> {
+    if (cid.code !== RAW_CODE) return super.put(cid, bytes, options);
+    const n = ++this.started;
+    this.log.push(cid.toString());
+    this.inFlight += bytes.length;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      await sleep(this.delayMs);
+      if (this.hold) {
+        await this.hold;
+        return await super.put(cid, bytes);
+      }
+      if (n === this.failAt) {
+        this.log.push('failed');
+        throw quotaError(bytes.length, undefined, {});
+      }
+      await super.put(cid, bytes, options);
+    } finally {
+      this.inFlight -= bytes.length;
+    }
+  }
 }
 
 describe('Loader (memory store, local gateways)', () => {
@@ -180,6 +246,112 @@ describe('Loader (memory store, local gateways)', () => {
     const freed = await store.deleteModel(b.root.toString());
     expect(freed.blocksDeleted).toBe(before.blocks - (await store.stats()).blocks);
     expect((await loader.load(a.root.toString(), {})).blocksFetched).toBe(0); // a's blocks survived
+  });
+
+  it('CAR write-behind: leaf puts overlap the stream, bounded by writeBehindBytes (one budget for concurrent runs)', async () => {
+    const leafBytes = 1024;
+    const { bytes, size, root, source, interior, leaves } = await leafDag(64, leafBytes, 7);
+    const gw = await startGateway({ store: source });
+    gateways.push(gw);
+    const writeBehindBytes = 3 * leafBytes;
+    // One CAR run: its writes overlap its own stream (a run that awaited each put would hold one).
+    const store = new SlowStore(3);
+    const r = await new Loader({ store, client: client() }).load(root.toString(), { gateways: [gw.url], writeBehindBytes });
+    expect(r).toMatchObject({ blocksFetched: interior.length + leaves.length, blocksFromStore: 0 });
+    expect(gw.stats.requests).toBe(interior.length + 1); // the structure block by block, the leaves in one CAR
+    expect(store.maxInFlight).toBeGreaterThan(leafBytes);
+    expect(store.maxInFlight).toBeLessThanOrEqual(writeBehindBytes + leafBytes);
+    expect((await store.getModel(root.toString()))?.complete).toBe(true);
+    for (const c of [...interior, ...leaves]) expect(await isValidBlock(c, await store.get(c))).toBe(true);
+    expect((await new Loader({ store }).readRange(root.toString(), 0, size)).bytes).toEqual(bytes);
+
+    // Two leaves already stored split the missing ones into three CAR runs, streamed at once
+    // (CAR_CONCURRENCY): the load's one budget bounds them all together.
+    const store2 = new SlowStore(3);
+    for (const i of [21, 42]) await store2.put(leaves[i]!, await source.get(leaves[i]!));
+    store2.maxInFlight = 0;
+    const requestsBefore = gw.stats.requests;
+    const r2 = await new Loader({ store: store2, client: client() }).load(root.toString(), { gateways: [gw.url], writeBehindBytes });
+    expect(r2).toMatchObject({ blocksFetched: interior.length + leaves.length - 2, blocksFromStore: 2 });
+    expect(gw.stats.requests - requestsBefore).toBe(interior.length + 3);
+    expect(store2.maxInFlight).toBeGreaterThan(leafBytes);
+    expect(store2.maxInFlight).toBeLessThanOrEqual(writeBehindBytes + leafBytes);
+    expect((await new Loader({ store: store2 }).readRange(root.toString(), 0, size)).bytes).toEqual(bytes);
+  });
+
+  it('CAR write-behind: a put failing with QuotaError mid-run ends the load with that QuotaError; nothing is put after it', async () => {
+    const { root, source, interior, leaves } = await leafDag(64, 1024, 8);
+    const gw = await startGateway({ store: source });
+    gateways.push(gw);
+    const failAt = 20;
+    const store = new SlowStore(2, { failAt });
+    const err = await new Loader({ store, client: client() })
+      .load(root.toString(), { gateways: [gw.url], writeBehindBytes: 4 * 1024 })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).name).toBe('QuotaError');
+    expect((err as Error).message).toMatch(/storage is full/i);
+    expect(gw.stats.requests).toBe(interior.length + 1); // it was the one CAR run that failed
+    expect((await store.getModel(root.toString()))?.complete).toBe(false);
+    // Puts already handed to the store before the failure may finish; none may start after it.
+    const failed = store.log.indexOf('failed');
+    expect(failed).toBeGreaterThanOrEqual(failAt);
+    expect(store.log.length - 1).toBe(failed);
+    const startedBefore = new Set(store.log.slice(0, failed));
+    let storedLeaves = 0;
+    for (const c of leaves) {
+      if (!(await store.has(c))) continue;
+      storedLeaves++;
+      expect(startedBefore.has(c.toString())).toBe(true);
+      expect(await isValidBlock(c, await store.get(c))).toBe(true);
+    }
+    for (const c of interior) expect(await isValidBlock(c, await store.get(c))).toBe(true);
+    expect(storedLeaves).toBe(failed - 1); // every started put but the failed one
+    expect((await store.stats()).blocks).toBe(interior.length + storedLeaves);
+  }, 10_000); // a load that hung on the failure would fail here, not at the suite's 60 s
+
+  it('abort mid-CAR (a slow link): AbortError, not complete; the next load fetches exactly the missing leaves', async () => {
+    const leafBytes = 16 * 1024;
+    const { bytes, size, root, source, interior, leaves } = await leafDag(64, leafBytes, 9);
+    const gw = await startGateway({ store: source, faults: { bytesPerSecond: 4 * 1024 * 1024 } }); // 1 MiB: ~250 ms
+    gateways.push(gw);
+    const store = new MemoryModelStore();
+    const ac = new AbortController();
+    const err = await new Loader({ store, client: client() }).load(root.toString(), {
+      gateways: [gw.url], signal: ac.signal, onProgress: (e) => e.phase === 'blocks' && e.blocksDone >= interior.length + 16 && ac.abort(),
+    }).catch((e: unknown) => e);
+    expect((err as Error).name).toBe('AbortError');
+    const stored = (await store.stats()).blocks;
+    expect((await store.getModel(root.toString()))?.complete).toBe(false);
+    await sleep(50);
+    expect((await store.stats()).blocks).toBe(stored); // the load awaited its writes: nothing lands after it ended
+    const storedLeaves = stored - interior.length;
+    expect(storedLeaves).toBeGreaterThanOrEqual(16);
+    expect(storedLeaves).toBeLessThan(leaves.length);
+    const again = await new Loader({ store, client: client() }).load(root.toString(), { gateways: [gw.url] });
+    expect(again).toMatchObject({ blocksFromStore: stored, blocksFetched: leaves.length - storedLeaves, sources: { store: stored, [gw.url]: leaves.length - storedLeaves } });
+    expect((await store.getModel(root.toString()))?.complete).toBe(true);
+    for (const c of [...interior, ...leaves]) expect(await isValidBlock(c, await store.get(c))).toBe(true);
+    expect((await new Loader({ store }).readRange(root.toString(), 0, size)).bytes).toEqual(bytes);
+  });
+
+  it('an abort that arrives after the CAR stream ended, while its writes finish, still ends the load with AbortError', async () => {
+    const { root, source, leaves } = await leafDag(32, 1024, 10);
+    const gw = await startGateway({ store: source });
+    gateways.push(gw);
+    let open!: () => void;
+    const store = new SlowStore(0, { hold: new Promise<void>((r) => (open = r)) });
+    const ac = new AbortController();
+    const loading = new Loader({ store, client: client() }).load(root.toString(), { gateways: [gw.url], signal: ac.signal }).catch((e: unknown) => e);
+    // Every leaf handed to the store means the stream delivered everything; let it end, then abort.
+    await vi.waitFor(() => expect(store.started).toBe(leaves.length), { timeout: 10_000, interval: 2 });
+    await sleep(30);
+    ac.abort();
+    open();
+    const err = await loading;
+    expect((err as Error).name).toBe('AbortError');
+    for (const c of leaves) expect(await store.has(c)).toBe(true); // the writes were awaited...
+    expect((await store.getModel(root.toString()))?.complete).toBe(false); // ...but the load did not complete
   });
 
   it('planEviction: oldest unpinned first, stops once enough is freed', () => {

@@ -9,7 +9,7 @@ import { MemoryBlockstore, type BlockGetter } from '../../src/store/blockstore.t
 import { importFile } from '../../src/store/cid.ts';
 import { GatewayClient } from '../../src/store/gateway-client.ts';
 import { startGateway, type RunningGateway } from '../../src/store/gateway-server.ts';
-import { createRangeSource } from '../../src/store/unixfs-range.ts';
+import { coveringBlocks, createRangeSource } from '../../src/store/unixfs-range.ts';
 import { buildDag, makeRandom, randomBytes, testSeed } from './helpers.ts';
 
 const seed = testSeed('unixfs-range');
@@ -24,6 +24,51 @@ function tracking(store: MemoryBlockstore): { get: BlockGetter; asked: CID[] } {
   const asked: CID[] = [];
   return { asked, get: async (cid, o) => (asked.push(cid), store.get(cid, o)) };
 }
+
+/**
+ * The oracle for coveringBlocks: the same blocks (depth-first pre-order, only children that
+ * overlap [from, to)) walked one read at a time, as coveringBlocks did before it read ahead.
+ */
+async function* sequentialWalk(cid: CID, start: number, from: number, to: number, get: BlockGetter): AsyncGenerator<{ cid: CID; bytes: Uint8Array }> {
+  const bytes = await get(cid);
+  yield { cid, bytes };
+  if (cid.code === raw.code) return;
+  const node = dagPb.decode(bytes);
+  const fs = UnixFS.unmarshal(node.Data!);
+  let pos = start + (fs.data?.length ?? 0);
+  for (const [i, link] of node.Links.entries()) {
+    const size = Number(fs.blockSizes[i]);
+    if (pos >= to) break;
+    if (size > 0 && pos + size > from) yield* sequentialWalk(link.Hash, pos, from, to, get);
+    pos += size;
+  }
+}
+
+/** A getter over `store` whose reads take 0-2 ms (seeded), out of order, counting reads in flight. */
+function slowCounting(store: MemoryBlockstore, rnd: (n: number) => Uint8Array): { get: BlockGetter; max: () => number; reset: () => void } {
+  let inFlight = 0;
+  let max = 0;
+  const get: BlockGetter = async (cid, o) => {
+    inFlight++;
+    max = Math.max(max, inFlight);
+    try {
+      await new Promise((r) => setTimeout(r, rnd(1)[0]! % 3));
+      return await store.get(cid, o);
+    } finally {
+      inFlight--;
+    }
+  };
+  return { get, max: () => max, reset: () => void (max = 0) };
+}
+
+async function collect(blocks: AsyncIterable<{ cid: CID; bytes: Uint8Array }>): Promise<Array<{ cid: string; bytes: Uint8Array }>> {
+  const out: Array<{ cid: string; bytes: Uint8Array }> = [];
+  for await (const b of blocks) out.push({ cid: b.cid.toString(), bytes: b.bytes });
+  return out;
+}
+
+/** READ_AHEAD in src/store/unixfs-range.ts: siblings read while one is yielded. */
+const READ_AHEAD = 4;
 
 describe('unixfs range reads', () => {
   it('reads any range of a deep DAG exactly (raw and dag-pb leaves)', async () => {
@@ -119,5 +164,75 @@ describe('unixfs range reads', () => {
     const { root, store } = await buildDag(randomBytes(seed, 8 * 1024));
     const src = await createRangeSource(root, (c) => store.get(c));
     await expect(src.read(0, 10, { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('coveringBlocks reads ahead: the same blocks in the same order as a sequential walk, reads in flight bounded', async () => {
+    const rnd = makeRandom(seed ^ 0x2545f491);
+    const bytes = randomBytes(seed, 64 * 1024 + 100);
+    // fanout 128: root -> 65 leaves (one level, Kubo's shape up to 174 leaves); fanout 8: root -> 9 -> 65.
+    for (const [fanout, levels] of [[128, 1], [8, 2]] as const) {
+      const { root, store } = await buildDag(bytes, { chunk: 1024, fanout });
+      const slow = slowCounting(store, rnd);
+      const ranges: Array<[number, number]> = [[0, bytes.length], [0, 1], [1023, 1025], [bytes.length - 1, bytes.length], [5, 5]];
+      for (let i = 0; i < 8; i++) {
+        const [a, b] = new Uint32Array(rnd(8).buffer);
+        const from = a! % bytes.length;
+        ranges.push([from, Math.min(bytes.length, from + (b! % 20_000))]);
+      }
+      let maxSeen = 0;
+      for (const [from, to] of ranges) {
+        const want = await collect(sequentialWalk(root, 0, from, to, (c) => store.get(c)));
+        slow.reset();
+        const got = await collect(coveringBlocks(root, from, to, slow.get));
+        expect(got.map((b) => b.cid), `fanout ${fanout} [${from}, ${to})`).toEqual(want.map((b) => b.cid));
+        for (let i = 0; i < want.length; i++) expect(got[i]!.bytes).toEqual(want[i]!.bytes);
+        // Each level on the path reads ahead on its own: READ_AHEAD pending at each interior level,
+        // 1 + READ_AHEAD at the deepest. One level of leaves: at most 5 reads at once.
+        expect(slow.max()).toBeLessThanOrEqual(READ_AHEAD * levels + 1);
+        maxSeen = Math.max(maxSeen, slow.max());
+      }
+      expect(maxSeen, `fanout ${fanout}`).toBeGreaterThan(1); // reads really overlap
+    }
+  });
+
+  it('coveringBlocks: a consumer that stops early leaves no unhandled rejection from a failed read-ahead; one that goes on gets the error', async () => {
+    const bytes = randomBytes(seed, 16 * 1024);
+    const { root, store } = await buildDag(bytes, { chunk: 1024, fanout: 32 }); // root -> 16 leaves
+    const leaves = dagPb.decode(await store.get(root)).Links.map((l) => l.Hash.toString());
+    const bad = leaves[3]!; // read ahead while leaf 0 is yielded
+    let failedReads = 0;
+    const get: BlockGetter = async (cid, o) => {
+      await new Promise((r) => setTimeout(r, cid.toString() === bad ? 5 : 1));
+      if (cid.toString() === bad) {
+        failedReads++;
+        throw new Error(`injected read failure of ${cid}`);
+      }
+      return store.get(cid, o);
+    };
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const seen: string[] = [];
+      for await (const b of coveringBlocks(root, 0, bytes.length, get)) {
+        seen.push(b.cid.toString());
+        if (seen.length === 2) break; // root and leaf 0
+      }
+      expect(seen).toEqual([root.toString(), leaves[0]]);
+      await new Promise((r) => setTimeout(r, 30)); // the bad read fails after the consumer left
+      expect(failedReads).toBe(1);
+      expect(unhandled).toEqual([]);
+      // Going on, the consumer meets the failure at that block's turn (after leaves 0..2).
+      const got: string[] = [];
+      const err = await (async () => {
+        for await (const b of coveringBlocks(root, 0, bytes.length, get)) got.push(b.cid.toString());
+      })().catch((e: unknown) => e);
+      expect((err as Error).message).toMatch(/injected read failure/);
+      expect(got).toEqual([root.toString(), ...leaves.slice(0, 3)]);
+      await new Promise((r) => setTimeout(r, 30));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });
