@@ -8,11 +8,13 @@
 // runs of leaves come as trustless CAR ranges (one request per 32 MiB, CAR_RUN_BYTES).
 // `--browser` (needs `npm run build`): the same comparison in headless Chromium, through the app's
 // loader worker into IndexedDB (bench/pages/store.ts), the page served by the same gateway.
+// `--browser firefox`: the same in Firefox ESR (with --link too).
 // `--link 50,100,200` (needs the build too): the browser comparison again behind gateways whose
 // links are paced at those MiB/s, as remote gateways are (GatewayFaults.bytesPerSecond).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chromium, type Page } from 'playwright-core';
+import { chromium, firefox, type Page } from 'playwright-core';
+import { firefoxPrefs } from '../playwright.config.ts';
 import type { LinkBenchResult, StoreBenchInput, StoreBenchResult } from './pages/store.ts';
 import type { GatewayFaults } from '../src/store/gateway-faults.ts';
 import { randomBytes } from 'node:crypto';
@@ -118,9 +120,14 @@ async function spawnGateway(storeDir: string, staticDir?: string, faults: Gatewa
 
 type StoreBenchPage = { run(i: StoreBenchInput): Promise<StoreBenchResult>; runLink(i: StoreBenchInput): Promise<LinkBenchResult> };
 
-/** Headless Chromium on the bench page, served by the gateway at `url`. */
-async function withBenchPage<T>(url: string, fn: (page: Page) => Promise<T>): Promise<T> {
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless=new', '--no-sandbox', '--no-first-run', '--disable-background-networking'] });
+type Engine = 'chromium' | 'firefox';
+const engineName = (e: Engine): string => (e === 'chromium' ? 'Chromium' : 'Firefox');
+
+/** The bench page in a headless browser (the Debian builds), served by the gateway at `url`. */
+async function withBenchPage<T>(engine: Engine, url: string, fn: (page: Page) => Promise<T>): Promise<T> {
+  const browser = engine === 'chromium'
+    ? await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless=new', '--no-sandbox', '--no-first-run', '--disable-background-networking'] })
+    : await firefox.launch({ channel: 'moz-firefox', executablePath: '/usr/bin/firefox-esr', firefoxUserPrefs: firefoxPrefs });
   try {
     const page = await browser.newPage();
     page.on('console', (m) => {
@@ -134,15 +141,15 @@ async function withBenchPage<T>(url: string, fn: (page: Page) => Promise<T>): Pr
   }
 }
 
-/** The browser part: Chromium, the app's loader worker, IndexedDB; the page from the same gateway. */
-async function browserPart(url: string, input: StoreBenchInput): Promise<Record<string, unknown>> {
-  return withBenchPage(url, async (page) => {
+/** The browser part: the app's loader worker, IndexedDB; the page from the same gateway. */
+async function browserPart(engine: Engine, url: string, input: StoreBenchInput): Promise<Record<string, unknown>> {
+  return withBenchPage(engine, url, async (page) => {
     const r = await page.evaluate((i) => (globalThis as unknown as { storeBench: StoreBenchPage }).storeBench.run(i), input);
     const mib = input.size / MiB;
     const rate = (s: number): string => `${(mib / s).toFixed(0)} MiB/s`;
     const [pb, pf, lc, lb] = [median(r.plainBlocks), median(r.plainFile), median(r.loadCar), median(r.loadPerBlock)];
     const best = Math.min(pb, pf);
-    console.log(`Chromium, loader worker into IndexedDB (medians of ${input.repeats}):`);
+    console.log(`${engineName(engine)}, loader worker into IndexedDB (medians of ${input.repeats}):`);
     console.log(`  plain fetch, the raw blocks (6 at a time): ${rate(pb)}`);
     console.log(`  plain fetch, the whole file in one GET:    ${rate(pf)}`);
     console.log(`  verified load, a request per block:        ${rate(lb)} = ${(lb / pb).toFixed(3)} x plain blocks`);
@@ -165,13 +172,13 @@ async function browserPart(url: string, input: StoreBenchInput): Promise<Record<
  * the pace. Each rate: a gateway process of its own, the whole file in one plain GET against the
  * default verified load into IndexedDB, alternating, in Chromium.
  */
-async function linkPart(dir: string, input: StoreBenchInput, rates: number[]): Promise<Array<Record<string, unknown>>> {
+async function linkPart(engine: Engine, dir: string, input: StoreBenchInput, rates: number[]): Promise<Array<Record<string, unknown>>> {
   const rows: Array<Record<string, unknown>> = [];
-  console.log(`Chromium behind a paced gateway link (medians of ${input.repeats}), the whole file in one GET vs the verified load into IndexedDB:`);
+  console.log(`${engineName(engine)} behind a paced gateway link (medians of ${input.repeats}), the whole file in one GET vs the verified load into IndexedDB:`);
   for (const mibps of rates) {
     const gw = await spawnGateway(dir, 'dist', { bytesPerSecond: mibps * MiB });
     try {
-      const r = await withBenchPage(gw.url, (page) => page.evaluate((i) => (globalThis as unknown as { storeBench: StoreBenchPage }).storeBench.runLink(i), input));
+      const r = await withBenchPage(engine, gw.url, (page) => page.evaluate((i) => (globalThis as unknown as { storeBench: StoreBenchPage }).storeBench.runLink(i), input));
       const [pf, lc] = [median(r.plainFile), median(r.loadCar)];
       const mib = input.size / MiB;
       console.log(`  link ${String(mibps).padStart(4)} MiB/s: plain file ${(mib / pf).toFixed(1)} MiB/s, verified load ${(mib / lc).toFixed(1)} MiB/s = ${(lc / pf).toFixed(3)} x plain file (cost ${(100 * (lc / pf - 1)).toFixed(1)}%)`);
@@ -185,6 +192,9 @@ async function linkPart(dir: string, input: StoreBenchInput, rates: number[]): P
 
 export async function run(args: string[]) {
   const browser = args.includes('--browser');
+  // `--browser` alone: Chromium; `--browser firefox`: Firefox ESR (for --link too).
+  const named = args[args.indexOf('--browser') + 1];
+  const engine: Engine = browser && named === 'firefox' ? 'firefox' : 'chromium';
   const linkArg = args.indexOf('--link');
   const links = linkArg < 0 ? [] : (args[linkArg + 1] ?? '').split(',').map(Number);
   if (links.some((r) => !(r > 0))) throw new Error('--link: a comma-separated list of link rates in MiB/s, e.g. --link 50,100,200');
@@ -259,10 +269,10 @@ export async function run(args: string[]) {
     if (all.blocksFetched !== 0 || again.blocksFetched !== 0) throw new Error('warm load touched the network');
     console.log(`warm load() of the stored model: ${warmLoadMs.toFixed(1)} ms; warm read of the whole file: ${(size / 1e6 / warmReadS).toFixed(0)} MB/s`);
     const input = { root: root.toString(), cids: cids.map(String), size, repeats };
-    const inBrowser = browser ? await browserPart(gw.url, input) : undefined;
-    const behindLinks = links.length > 0 ? await linkPart(dir, { ...input, repeats: 3 }, links) : undefined;
+    const inBrowser = browser ? await browserPart(engine, gw.url, input) : undefined;
+    const behindLinks = links.length > 0 ? await linkPart(engine, dir, { ...input, repeats: 3 }, links) : undefined;
     return {
-      browser: inBrowser, links: behindLinks,
+      engine: browser || links.length > 0 ? engine : undefined, browser: inBrowser, links: behindLinks,
       bytes: size, blocks: cids.length, concurrency: CONCURRENCY, repeats,
       firstRangeMs, ttfbMs: median(ttfb),
       plainBlocksSeconds: plain, plainFileSeconds: file, clientSeconds: client, perBlockLoadSeconds: perBlock, loadSeconds: loaded,

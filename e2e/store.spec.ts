@@ -149,6 +149,44 @@ test('offline reload: a stored model loads from IndexedDB with both gateways clo
   expect(await ok<Stats>(page, 'stats')).toMatchObject({ blocks: 0, bytes: 0, models: [] });
 });
 
+test('blocks stored as Blobs and as bytes: one database holding both loads, verifies and reads back', async ({ page, browserName }) => {
+  const { urls } = await gateways({ bytesPerSecond: 2_000_000 }); // slow enough to stop half way
+  await open(page);
+  // First, part of the model in the form this browser does not use by default (Firefox stores
+  // Blobs, the others bytes)...
+  await ok(page, 'configure', { values: browserName === 'firefox' ? 'bytes' : 'blob' });
+  await ok(page, 'importRegistry', registryJson);
+  const first = await call<LoadResult>(page, 'load', SPEC, { gateways: urls, abortAfterBlocks: 6 });
+  expect(!first.ok && first.error.name).toBe('AbortError');
+  // ...then the rest in the default form, after a reload.
+  await page.reload();
+  await expect(page.locator('#status')).toHaveText('ready');
+  const stored = (await ok<Stats>(page, 'stats')).blocks;
+  expect(stored).toBeGreaterThanOrEqual(6);
+  expect(stored).toBeLessThan(allBlocks.length);
+  const again = await ok<LoadResult>(page, 'load', SPEC, { gateways: urls });
+  expect(again).toMatchObject({ blocksFromStore: stored, blocksFetched: allBlocks.length - stored });
+  expect(await ok<string>(page, 'sha256', SPEC)).toBe(entry.sha256);
+  expect(await ok<{ checked: number; bad: string[] }>(page, 'verifyAll')).toEqual({ checked: allBlocks.length, bad: [] });
+  // The database really holds both forms: count them with IndexedDB itself.
+  const forms = await page.evaluate(() => new Promise<{ blob: number; bytes: number }>((resolve, reject) => {
+    const req = indexedDB.open('tabshard');
+    req.onerror = () => reject(req.error);
+    req.onsuccess = () => {
+      const all = req.result.transaction('blocks').objectStore('blocks').getAll();
+      all.onerror = () => reject(all.error);
+      all.onsuccess = () => {
+        const values = all.result as unknown[];
+        req.result.close();
+        resolve({ blob: values.filter((v) => v instanceof Blob).length, bytes: values.filter((v) => v instanceof Uint8Array).length });
+      };
+    };
+  }));
+  const [firstForm, restForm] = browserName === 'firefox' ? ['bytes', 'blob'] as const : ['blob', 'bytes'] as const;
+  expect(forms[firstForm]).toBe(stored);
+  expect(forms[restForm]).toBe(allBlocks.length - stored);
+});
+
 test('quota exceeded: a QuotaError that says what to free, and a consistent store', async ({ page }, info) => {
   const { urls } = await gateways();
   await open(page);

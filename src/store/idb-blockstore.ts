@@ -32,6 +32,23 @@ export interface IdbBlockstoreOptions {
   quotaBytes?: number;
   /** LRU access times are batched in memory and written at most this often (default 2 s). */
   accessFlushMs?: number;
+  /**
+   * How block bytes are stored: 'bytes' (a Uint8Array) or 'blob' (a Blob of them); reads accept
+   * both, so a database may hold a mix. Default: 'blob' in Firefox, 'bytes' elsewhere. Puts of
+   * 256 KiB values, 32 per transaction, measured in the headless browsers here: Firefox ESR 116
+   * MiB/s as bytes, 259 as Blobs (it writes a Blob to a file as it is, and runs a Uint8Array
+   * through its structured-clone and compression path); Chromium 385 as bytes, 255 as Blobs.
+   */
+  values?: 'bytes' | 'blob';
+}
+
+function defaultValues(): 'bytes' | 'blob' {
+  return /\bFirefox\//.test(globalThis.navigator?.userAgent ?? '') ? 'blob' : 'bytes';
+}
+
+/** A stored value's bytes, whichever way it was stored. */
+async function valueBytes(value: Uint8Array | Blob): Promise<Uint8Array> {
+  return value instanceof Uint8Array ? value : new Uint8Array(await value.arrayBuffer());
 }
 
 async function estimate(): Promise<{ usage?: number; quota?: number }> {
@@ -46,7 +63,8 @@ type EvictTx = IDBPTransaction<TabshardDB, ['models', 'blocks', 'blockMeta'], 'r
 
 interface PendingWrite {
   key: string;
-  bytes: Uint8Array;
+  bytes: Uint8Array | Blob;
+  size: number;
   meta: BlockMeta;
   done: () => void;
   fail: (err: unknown) => void;
@@ -106,10 +124,10 @@ export class IdbBlockstore implements ModelStore {
   async get(cid: CID, options?: AbortOptions): Promise<Uint8Array> {
     throwIfAborted(options?.signal);
     const key = blockKey(cid);
-    const bytes = await this.db.get('blocks', key);
-    if (!bytes) throw new NotFoundError(`block ${cid} not in IndexedDB`);
+    const value = await this.db.get('blocks', key);
+    if (!value) throw new NotFoundError(`block ${cid} not in IndexedDB`);
     this.touch(key);
-    return bytes;
+    return valueBytes(value); // a Blob is read after its transaction: that needs none
   }
 
   /** Reads stay in read-only transactions: the access time is written later, batched. */
@@ -153,8 +171,9 @@ export class IdbBlockstore implements ModelStore {
     // Reserve before writing: concurrent puts must not all pass the (simulated) quota check.
     this.used += bytes.length;
     const meta: BlockMeta = { key, cid: cid.toString(), size: bytes.length, lastAccess: this.now() };
+    const value = (this.opts.values ?? defaultValues()) === 'blob' ? new Blob([bytes as Uint8Array<ArrayBuffer>]) : compact(bytes);
     await new Promise<void>((done, fail) => {
-      this.queue.push({ key, bytes: compact(bytes), meta, done, fail });
+      this.queue.push({ key, bytes: value, size: bytes.length, meta, done, fail });
       if (this.writers < WRITERS) void this.drain();
     });
   }
@@ -165,7 +184,7 @@ export class IdbBlockstore implements ModelStore {
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, WRITE_BATCH);
-        const bytes = batch.reduce((a, w) => a + w.bytes.length, 0);
+        const bytes = batch.reduce((a, w) => a + w.size, 0);
         try {
           const existed = await this.guard(bytes, async () => {
             const tx = this.db.transaction(['blocks', 'blockMeta'], 'readwrite', { durability: 'relaxed' });
@@ -180,12 +199,12 @@ export class IdbBlockstore implements ModelStore {
             return found;
           });
           batch.forEach((w, i) => {
-            if (existed[i]) this.used -= w.bytes.length;
+            if (existed[i]) this.used -= w.size;
             w.done();
           });
         } catch (err) {
           for (const w of batch) {
-            this.used -= w.bytes.length;
+            this.used -= w.size;
             w.fail(err);
           }
         }
@@ -313,8 +332,8 @@ export class IdbBlockstore implements ModelStore {
     const metas = await this.db.getAll('blockMeta');
     const bad: string[] = [];
     for (const m of metas) {
-      const bytes = await this.db.get('blocks', m.key);
-      if (!bytes || !(await isValidBlock(parseCid(m.cid), bytes))) bad.push(m.cid);
+      const value = await this.db.get('blocks', m.key);
+      if (!value || !(await isValidBlock(parseCid(m.cid), await valueBytes(value)))) bad.push(m.cid);
     }
     return { checked: metas.length, bad };
   }

@@ -14,7 +14,8 @@ export interface BlockMeta {
 }
 
 export interface TabshardDB extends DBSchema {
-  blocks: { key: string; value: Uint8Array };
+  /** A block's bytes: a Uint8Array, or a Blob of them (IdbBlockstoreOptions.values; readers take both). */
+  blocks: { key: string; value: Uint8Array | Blob };
   blockMeta: { key: string; value: BlockMeta; indexes: { lastAccess: number } };
   models: { key: string; value: ModelRecord };
   docs: { key: string; value: unknown };

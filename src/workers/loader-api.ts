@@ -10,6 +10,8 @@ export interface LoaderWorkerConfig {
   dbName?: string;
   /** Simulated quota for tests (see IdbBlockstoreOptions.quotaBytes). */
   quotaBytes?: number;
+  /** How block bytes are stored (IdbBlockstoreOptions.values; default by browser). */
+  values?: 'bytes' | 'blob';
   /** Gateway client tuning (the gateways come with each call). */
   hedgeDelayMs?: number;
   timeoutMs?: number;

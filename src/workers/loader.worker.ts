@@ -26,7 +26,7 @@ const calls = new Map<string, AbortController>();
 
 function open(): Promise<Opened> {
   opened ??= (async () => {
-    const store = await IdbBlockstore.open({ dbName: config.dbName, quotaBytes: config.quotaBytes });
+    const store = await IdbBlockstore.open({ dbName: config.dbName, quotaBytes: config.quotaBytes, values: config.values });
     const registry = new IdbRegistry(store.db);
     const loader = new Loader({
       store,
