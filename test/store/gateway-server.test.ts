@@ -226,12 +226,12 @@ describe('gateway server: bytesPerSecond (a slow link)', () => {
 });
 
 describe('tabshard gateway (CLI)', () => {
-  it('serves a store dir on 127.0.0.1 and honours a fault flag', async () => {
+  it('serves a store dir on 127.0.0.1 and honours fault flags (--fail-first, --link)', async () => {
     await withTempDir(async (dir) => {
-      const bytes = randomBytes(seed, 3000);
+      const bytes = randomBytes(seed, 300_000);
       const { root, store } = await buildDag(bytes, { chunk: 1 << 20 });
       await new FsBlockstore(join(dir, 'blocks')).put(root, await store.get(root));
-      const child = spawn(process.execPath, ['bin/tabshard.js', 'gateway', '--port', '0', '--store', dir, '--fail-first', '1'], {
+      const child = spawn(process.execPath, ['bin/tabshard.js', 'gateway', '--port', '0', '--store', dir, '--fail-first', '1', '--link', '1'], {
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       try {
@@ -248,9 +248,12 @@ describe('tabshard gateway (CLI)', () => {
           });
         });
         expect((await fetch(`${url}/ipfs/${root}?format=raw`)).status).toBe(503);
+        const t0 = performance.now();
         const ok = await fetch(`${url}/ipfs/${root}?format=raw`);
         expect(ok.status).toBe(200);
         expect(new Uint8Array(await ok.arrayBuffer())).toEqual(bytes);
+        // --link 1: 300 kB at 1 MiB/s take at least ~286 ms (a lower bound only).
+        expect(performance.now() - t0).toBeGreaterThanOrEqual(250);
       } finally {
         child.kill('SIGTERM');
         await new Promise((r) => child.once('exit', r));

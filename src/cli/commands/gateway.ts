@@ -9,7 +9,8 @@ export const summary = 'serve a block store over the IPFS trustless gateway prot
 const usage = `tabshard gateway [--port P] [--store DIR] [--host 127.0.0.1] [--static DIR]
     faults: [--corrupt-fraction F] [--corrupt-cid CID]... [--fail-first N] [--fail-fraction F]
             [--fail-status 503] [--stall-first N] [--stall-fraction F] [--close-first N]
-            [--close-fraction F] [--delay MS] [--fault-seed S]`;
+            [--close-fraction F] [--delay MS] [--link MIB_PER_S] [--fault-seed S]
+    --link: send bodies at most this fast in all (a gateway behind a link of that speed)`;
 
 function num(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
@@ -33,7 +34,7 @@ export async function run(args: string[]): Promise<number> {
       'corrupt-fraction': s, 'corrupt-cid': { type: 'string', multiple: true },
       'fail-first': s, 'fail-fraction': s, 'fail-status': s,
       'stall-first': s, 'stall-fraction': s, 'close-first': s, 'close-fraction': s,
-      delay: s, 'fault-seed': s,
+      delay: s, link: s, 'fault-seed': s,
       help: { type: 'boolean', short: 'h' },
     },
     usage,
@@ -45,6 +46,8 @@ export async function run(args: string[]): Promise<number> {
   const corruptFraction = num(values['corrupt-fraction'], 'corrupt-fraction');
   const cids = values['corrupt-cid'];
   const fail = rate(values['fail-first'], values['fail-fraction'], 'fail');
+  const linkMiBps = num(values.link, 'link');
+  if (linkMiBps === 0) throw new Error('--link wants a rate above 0 MiB/s');
   const faults: GatewayFaults = {
     seed: num(values['fault-seed'], 'fault-seed'),
     corrupt: corruptFraction !== undefined || cids ? { fraction: corruptFraction, cids } : undefined,
@@ -52,6 +55,7 @@ export async function run(args: string[]): Promise<number> {
     stall: rate(values['stall-first'], values['stall-fraction'], 'stall'),
     closeMidBody: rate(values['close-first'], values['close-fraction'], 'close'),
     delayMs: num(values.delay, 'delay'),
+    bytesPerSecond: linkMiBps === undefined ? undefined : linkMiBps * 2 ** 20,
   };
   const gw = await startGateway({
     port: num(values.port, 'port') ?? 8080,
