@@ -108,11 +108,8 @@ test('loads through a corrupting and a good gateway: every block verified, sha25
   expect(errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
 });
 
-test('reload mid-load: the next load fetches only the missing blocks', async ({ page }) => {
-  // A 2 MB/s link: the 5.4 MB load takes seconds, so it stops half way.
-  const { good, urls } = await gateways({ delayMs: 40, bytesPerSecond: 2_000_000 });
-  await open(page);
-  await ok(page, 'importRegistry', registryJson);
+/** Load, abort after 6 blocks are stored, reload the page; the number of blocks now stored (6 up to not all). */
+async function stopHalfWayAndReload(page: Page, urls: string[]): Promise<number> {
   const first = await call<LoadResult>(page, 'load', SPEC, { gateways: urls, abortAfterBlocks: 6 });
   expect(first.ok).toBe(false);
   expect(!first.ok && first.error.name).toBe('AbortError');
@@ -121,6 +118,15 @@ test('reload mid-load: the next load fetches only the missing blocks', async ({ 
   const stored = (await ok<Stats>(page, 'stats')).blocks;
   expect(stored).toBeGreaterThanOrEqual(6);
   expect(stored).toBeLessThan(allBlocks.length);
+  return stored;
+}
+
+test('reload mid-load: the next load fetches only the missing blocks', async ({ page }) => {
+  // A 2 MB/s link: the 5.4 MB load takes seconds, so it stops half way.
+  const { good, urls } = await gateways({ delayMs: 40, bytesPerSecond: 2_000_000 });
+  await open(page);
+  await ok(page, 'importRegistry', registryJson);
+  const stored = await stopHalfWayAndReload(page, urls);
   expect((await ok<Stats>(page, 'stats')).models[0]?.complete).toBe(false);
   const before = await settled(good);
   const again = await ok<LoadResult>(page, 'load', SPEC, { gateways: urls });
@@ -156,14 +162,8 @@ test('blocks stored as Blobs and as bytes: one database holding both loads, veri
   // Blobs, the others bytes)...
   await ok(page, 'configure', { values: browserName === 'firefox' ? 'bytes' : 'blob' });
   await ok(page, 'importRegistry', registryJson);
-  const first = await call<LoadResult>(page, 'load', SPEC, { gateways: urls, abortAfterBlocks: 6 });
-  expect(!first.ok && first.error.name).toBe('AbortError');
   // ...then the rest in the default form, after a reload.
-  await page.reload();
-  await expect(page.locator('#status')).toHaveText('ready');
-  const stored = (await ok<Stats>(page, 'stats')).blocks;
-  expect(stored).toBeGreaterThanOrEqual(6);
-  expect(stored).toBeLessThan(allBlocks.length);
+  const stored = await stopHalfWayAndReload(page, urls);
   const again = await ok<LoadResult>(page, 'load', SPEC, { gateways: urls });
   expect(again).toMatchObject({ blocksFromStore: stored, blocksFetched: allBlocks.length - stored });
   expect(await ok<string>(page, 'sha256', SPEC)).toBe(entry.sha256);
