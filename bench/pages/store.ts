@@ -3,12 +3,12 @@
 // in one GET) and a verified load through the app's own loader worker into IndexedDB (CAR ranges,
 // and one request per block), then a warm read of the whole file from IndexedDB. Each verified
 // load starts from an empty store (the model is deleted and its blocks freed between runs).
-import { CarBlockIterator } from '@ipld/car/iterator';
 import { CID } from 'multiformats/cid';
 import { ByteBudget } from '../../src/store/async-utils.ts';
+import { carStreamBlocks } from '../../src/store/car-stream.ts';
 import { GatewayClient } from '../../src/store/gateway-client.ts';
 import { IdbBlockstore } from '../../src/store/idb-blockstore.ts';
-import { CAR_CONCURRENCY, CAR_RUN_BYTES, Loader, type LoadResult } from '../../src/store/loader.ts';
+import { CAR_CONCURRENCY, CAR_RUN_BYTES, Loader, WRITE_BEHIND_BYTES, type LoadResult } from '../../src/store/loader.ts';
 import { LoaderClient } from '../../src/workers/loader-client.ts';
 
 export interface StoreBenchInput {
@@ -97,22 +97,24 @@ async function eachRange(root: string, size: number, fn: (from: number, to: numb
   return seconds(t0);
 }
 
-const carUrl = (root: string, from: number, to: number): string => `/ipfs/${root}?format=car&dag-scope=entity&entity-bytes=${from}:${to - 1}`;
+/** One of the loader's CAR ranges, not from the HTTP cache. */
+function fetchCar(root: string, from: number, to: number): Promise<Response> {
+  return fetch(`/ipfs/${root}?format=car&dag-scope=entity&entity-bytes=${from}:${to - 1}`, { headers: { accept: 'application/vnd.ipld.car' }, cache: 'no-store' });
+}
 
 /** The breakdown's floor: the same CAR ranges, bytes read and dropped (no parse, no hash). */
 async function carDrop(root: string, size: number): Promise<number> {
   return eachRange(root, size, async (from, to) => {
-    const res = await fetch(carUrl(root, from, to), { headers: { accept: 'application/vnd.ipld.car' }, cache: 'no-store' });
-    const reader = res.body!.getReader();
+    const reader = (await fetchCar(root, from, to)).body!.getReader();
     for (;;) if ((await reader.read()).done) break;
   });
 }
 
-/** The same CAR ranges parsed into blocks, nothing hashed. */
+/** The same CAR ranges parsed into blocks by the client's reader (car-stream.ts), nothing hashed. */
 async function carParse(root: string, size: number): Promise<number> {
   return eachRange(root, size, async (from, to) => {
-    const res = await fetch(carUrl(root, from, to), { headers: { accept: 'application/vnd.ipld.car' }, cache: 'no-store' });
-    for await (const _ of await CarBlockIterator.fromIterable(res.body! as unknown as AsyncIterable<Uint8Array>)) void _;
+    const { blocks } = await carStreamBlocks((await fetchCar(root, from, to)).body! as unknown as AsyncIterable<Uint8Array>);
+    for await (const _ of blocks) void _;
   });
 }
 
@@ -141,7 +143,7 @@ async function storeOnly(root: string, size: number): Promise<number> {
   });
   const store = await IdbBlockstore.open({ dbName: 'tabshard-bench-store-only' });
   try {
-    const budget = new ByteBudget(32 * 2 ** 20);
+    const budget = new ByteBudget(WRITE_BEHIND_BYTES);
     const t0 = performance.now();
     const writes: Promise<void>[] = [];
     for (const { cid, bytes } of leaves) {

@@ -84,6 +84,8 @@ function compact(bytes: Uint8Array): Uint8Array {
 export class IdbBlockstore implements ModelStore {
   readonly db: TabshardDatabase;
   private readonly opts: IdbBlockstoreOptions;
+  /** How block bytes are written (options.values, or the browser's default), decided once. */
+  private readonly values: 'bytes' | 'blob';
   /** Bytes of stored blocks, counted at open (only used for the simulated quota). */
   private used: number;
   private readonly inflight = new Map<string, Promise<void>>();
@@ -98,6 +100,7 @@ export class IdbBlockstore implements ModelStore {
     this.db = db;
     this.used = used;
     this.opts = options;
+    this.values = options.values ?? defaultValues();
   }
 
   static async open(options: IdbBlockstoreOptions = {}): Promise<IdbBlockstore> {
@@ -171,7 +174,7 @@ export class IdbBlockstore implements ModelStore {
     // Reserve before writing: concurrent puts must not all pass the (simulated) quota check.
     this.used += bytes.length;
     const meta: BlockMeta = { key, cid: cid.toString(), size: bytes.length, lastAccess: this.now() };
-    const value = (this.opts.values ?? defaultValues()) === 'blob' ? new Blob([bytes as Uint8Array<ArrayBuffer>]) : compact(bytes);
+    const value = this.values === 'blob' ? new Blob([bytes as Uint8Array<ArrayBuffer>]) : compact(bytes);
     await new Promise<void>((done, fail) => {
       this.queue.push({ key, bytes: value, size: bytes.length, meta, done, fail });
       if (this.writers < WRITERS) void this.drain();

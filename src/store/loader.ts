@@ -55,7 +55,7 @@ const CAR_MIN_BLOCKS = 8;
  * client's connection budget to block requests (hedges, retries, leftovers). */
 export const CAR_CONCURRENCY = 3;
 /** LoadOptions.writeBehindBytes' default: two of IdbBlockstore's full write batches, and as many queued. */
-const WRITE_BEHIND_BYTES = 32 * 1024 * 1024;
+export const WRITE_BEHIND_BYTES = 32 * 1024 * 1024;
 
 interface Run {
   from: number;
@@ -309,6 +309,7 @@ export class Loader {
           // stops the stream and the load.
           const writes: Promise<void>[] = [];
           let writeFailed: { err: unknown } | undefined;
+          let streamFailed: { err: unknown } | undefined;
           try {
             await client!.streamRange(root, run.from, run.to, {
               signal,
@@ -331,14 +332,15 @@ export class Loader {
               },
             });
           } catch (err) {
-            await Promise.all(writes);
-            if (writeFailed) throw writeFailed.err;
-            // Abort, a malformed DAG and a full store end the load; a gateway's failure only ends
-            // the CAR: what it did not deliver is fetched block by block (hedged, retried).
-            if (signal.aborted || ['UnixFSError', 'QuotaError'].includes((err as Error).name)) throw err;
+            streamFailed = { err };
           }
+          // Whatever ended the stream, the run's writes finish first: a failed one is the reason.
           await Promise.all(writes);
           if (writeFailed) throw writeFailed.err;
+          // Abort, a malformed DAG and a full store end the load; a gateway's failure only ends
+          // the CAR: what it did not deliver is fetched block by block (hedged, retried).
+          const streamErr = streamFailed?.err as Error | undefined;
+          if (streamErr && (signal.aborted || ['UnixFSError', 'QuotaError'].includes(streamErr.name))) throw streamErr;
           throwIfAborted(signal); // the stream may have ended before an abort reached it
           await oneByOne([...want.values()]);
         }),
