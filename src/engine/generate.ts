@@ -55,6 +55,8 @@ export interface GenerateResult {
   stoppedBy: StopReason;
   /** Tokens whose keys/values the backend's cache now holds (pass as cachedTokens next time). */
   context: number[];
+  /** Prompt tokens kept from `cachedTokens` (not prefilled again); the rest were prefilled. */
+  reusedTokens: number;
 }
 
 const now = (): number => (globalThis.performance ?? Date).now();
@@ -133,7 +135,7 @@ export async function* generateStream(backend: Backend, tokenizer: Tokenizer, o:
     if (stoppedBy !== 'stop') text += filter.push(decoder.flush()) + filter.flush();
     return {
       tokens: generated, text, promptTokens: prompt.length, prefillTokensPerSecond: prefillRate,
-      decodeTokensPerSecond: decodeRate, stoppedBy, context: context.slice(0, fed),
+      decodeTokensPerSecond: decodeRate, stoppedBy, context: context.slice(0, fed), reusedTokens: keep,
     };
   };
 

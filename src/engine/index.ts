@@ -8,5 +8,7 @@ export { createCpuBackend, type CpuBackendOptions } from './cpu/index.ts';
 export { Tokenizer, tokenizerFromGguf, detectChatTemplate, formatChat, type ChatMessage, type ChatTemplateKind, type StreamDecoder } from './tokenizer/index.ts';
 export { createSampler, seededRandom, type Sampler, type SamplingOptions } from './sampler.ts';
 export { generate, generateStream, type GenerateOptions, type GenerateResult, type TokenEvent, type StopReason } from './generate.ts';
+export { Conversation, type ConversationOptions, type TurnOptions, type TurnResult } from './conversation.ts';
+export { ChatFormat, parseMessages, ChatMessagesError, ChatTemplateError, type ChatFormatName, type RenderedChat, type EncodedChat } from './chat/index.ts';
 export { perplexity, kld, type PerplexityResult, type KldResult } from './eval.ts';
 export { convertLlama2c, readLlama2cHeader } from './llama2c.ts';
