@@ -15,7 +15,7 @@
 import type { Backend } from './backend.ts';
 import { ChatFormat, type ChatFormatName, type ChatFormatOptions, type EncodedChat } from './chat/prompt.ts';
 import { ChatMessagesError } from './chat/errors.ts';
-import { generate, type GenerateOptions, type GenerateResult } from './generate.ts';
+import { generateStream, type GenerateOptions, type GenerateResult } from './generate.ts';
 import type { ChatMessage } from './tokenizer/chat.ts';
 import type { Tokenizer } from './tokenizer/tokenizer.ts';
 
@@ -36,6 +36,26 @@ export interface ConversationOptions {
   /** Messages to start from (after the system prompt, if one is given). */
   messages?: readonly ChatMessage[];
   format?: ChatFormatOptions;
+}
+
+/** Lets timers, I/O and signals run (the CPU backend computes a token without ever leaving the microtask queue). */
+function yieldToEventLoop(): Promise<void> {
+  const g = globalThis as { setImmediate?: (f: () => void) => unknown };
+  if (g.setImmediate) return new Promise((resolve) => g.setImmediate!(resolve));
+  return new Promise((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => { ch.port1.close(); resolve(); };
+    ch.port2.postMessage(null);
+  });
+}
+
+/** Drives the stream to its result; with an abort signal, lets the event loop run between tokens so the abort can arrive. */
+async function runTurn(stream: AsyncGenerator<unknown, GenerateResult>, abortable: boolean): Promise<GenerateResult> {
+  for (;;) {
+    const r = await stream.next();
+    if (r.done) return r.value;
+    if (abortable) await yieldToEventLoop();
+  }
 }
 
 export class Conversation {
@@ -106,9 +126,9 @@ export class Conversation {
     try {
       const maxTokens = o.maxTokens ?? 128;
       const { prompt, kept, dropped } = this.fit(maxTokens);
-      const res = await generate(this.backend, this.tokenizer, {
+      const res = await runTurn(generateStream(this.backend, this.tokenizer, {
         ...o, maxTokens, tokens: prompt.tokens, cachedTokens: this.cached, context: 'clamp',
-      });
+      }), o.signal !== undefined);
       this.cached = res.context;
       this.list = [...kept, { role: 'assistant', content: res.text }];
       return {

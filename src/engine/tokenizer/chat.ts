@@ -4,7 +4,8 @@
 // a file with no template at all is matched against the control tokens of its vocabulary instead.
 // The formatted prompt never includes BOS (encode adds it per add_bos_token) and must be encoded
 // with `parseSpecial: true` so the markers become their control tokens. 'plain' joins the message
-// contents by blank lines with no role markers: a base model just continues the text.
+// contents by blank lines with no role markers (answers follow their prompt directly): a base
+// model just continues the text.
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -105,6 +106,8 @@ export function formatChat(messages: readonly ChatMessage[], kind: ChatTemplateK
     case 'llama2':
       return llama2(messages);
     case 'plain':
-      return messages.map((m) => m.content).join('\n\n');
+      // An answer continues the text before it (that is how a base model wrote it), so a later
+      // turn renders it exactly as the model's cache holds it; other messages open a paragraph.
+      return messages.map((m, i) => (i === 0 || m.role === 'assistant' ? m.content : `\n\n${m.content}`)).join('');
   }
 }
