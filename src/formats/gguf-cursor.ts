@@ -13,7 +13,8 @@ export class NeedMoreBytes extends Error {
   }
 }
 
-const utf8 = new TextDecoder('utf-8');
+// ignoreBOM: keep a leading U+FEFF; vocabularies hold tokens like "\uFEFF#" that must not collapse into "#".
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 export class GgufCursor {
   readonly bytes: Uint8Array;

@@ -1,6 +1,9 @@
-// Byte-level BPE (tokenizer.ggml.model = 'gpt2'): text is split by a pre-tokenizer regex, each
-// piece's UTF-8 bytes are spelled with GPT-2's printable byte↔unicode alphabet, then adjacent
-// symbols are merged by rank (tokenizer.ggml.merges, "a b" lines, lowest index first).
+// Byte-level BPE (tokenizer.ggml.model = 'gpt2'): text is split by the pre-tokenizer that
+// tokenizer.ggml.pre names (./pretokenizers.ts), each piece's UTF-8 bytes are spelled with GPT-2's
+// printable byte↔unicode alphabet, then adjacent symbols are merged lowest rank first
+// (tokenizer.ggml.merges, "a b" lines), leftmost first on ties, as llama.cpp's priority queue does.
+import { Heap } from './heap.ts';
+import { preTokenizerFor, type PreTokenizer } from './pretokenizers.ts';
 import type { Vocab } from './vocab.ts';
 
 /**
@@ -18,41 +21,26 @@ function buildByteMaps(): { toChar: string[]; toByte: Map<string, number> } {
 }
 export const BYTE_MAPS = buildByteMaps();
 
-// Pre-tokenizers. JS has no inline (?i:) groups in every engine we target, so contractions spell
-// out their cases. Chosen by tokenizer.ggml.pre; anything unknown gets GPT-2's.
-const CONTRACTIONS_CI = "'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD]";
-const PRE: Record<string, string> = {
-  gpt2: "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+",
-  llama3: `${CONTRACTIONS_CI}|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+`,
-  qwen2: `${CONTRACTIONS_CI}|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+`,
-};
-const PRE_ALIASES: Record<string, string> = { 'llama-bpe': 'llama3', llama3: 'llama3', 'smaug-bpe': 'llama3', qwen2: 'qwen2', deepseek3: 'qwen2' };
-
-export function preTokenizerFor(pre: string | undefined): RegExp {
-  const key = (pre && PRE_ALIASES[pre]) ?? 'gpt2';
-  return new RegExp(PRE[key]!, 'gu');
-}
+interface Bigram { left: number; right: number; rank: number; text: string }
 
 const utf8 = new TextEncoder();
 
 export class BpeModel {
   private readonly vocab: Vocab;
   private readonly ranks = new Map<string, number>();
-  private readonly re: RegExp;
+  readonly pre: PreTokenizer;
   private readonly cache = new Map<string, number[]>();
-  /** llama-3 style: a pre-token that is already a whole token is not merged (ignore_merges). */
-  private readonly wholeFirst: boolean;
 
+  /** Throws UnknownPreTokenizerError for a tokenizer.ggml.pre llama.cpp does not know. */
   constructor(vocab: Vocab) {
     this.vocab = vocab;
     (vocab.merges ?? []).forEach((m, i) => { if (!this.ranks.has(m)) this.ranks.set(m, i); });
-    this.re = preTokenizerFor(vocab.pre);
-    this.wholeFirst = PRE_ALIASES[vocab.pre ?? ''] === 'llama3';
+    this.pre = preTokenizerFor(vocab.pre);
   }
 
   encode(text: string): number[] {
     const out: number[] = [];
-    for (const m of text.matchAll(this.re)) out.push(...this.word(m[0]));
+    for (const piece of this.pre.split(text)) out.push(...this.word(piece));
     return out;
   }
 
@@ -62,30 +50,38 @@ export class BpeModel {
     let spelled = '';
     for (const b of utf8.encode(piece)) spelled += BYTE_MAPS.toChar[b]!;
     const whole = this.vocab.ids.get(spelled);
-    const ids = this.wholeFirst && whole !== undefined ? [whole] : this.merge(Array.from(spelled));
+    const ids = this.pre.ignoreMerges && whole !== undefined ? [whole] : this.merge(Array.from(spelled));
     if (this.cache.size < 50_000) this.cache.set(piece, ids);
     return ids;
   }
 
-  /** Repeatedly merge the lowest-ranked adjacent pair (all its occurrences, left to right). */
+  /** llama.cpp's merge loop: pop the best bigram, skip it if either side changed, re-queue neighbours. */
   private merge(sym: string[]): number[] {
-    for (;;) {
-      let best = Infinity;
-      let bestPair = '';
-      for (let i = 0; i + 1 < sym.length; i++) {
-        const r = this.ranks.get(`${sym[i]} ${sym[i + 1]}`);
-        if (r !== undefined && r < best) { best = r; bestPair = `${sym[i]} ${sym[i + 1]}`; }
-      }
-      if (best === Infinity) break;
-      const merged: string[] = [];
-      for (let i = 0; i < sym.length; i++) {
-        if (i + 1 < sym.length && `${sym[i]} ${sym[i + 1]}` === bestPair) { merged.push(sym[i]! + sym[i + 1]!); i++; }
-        else merged.push(sym[i]!);
-      }
-      sym = merged;
+    const n = sym.length;
+    const prev = new Int32Array(n);
+    const next = new Int32Array(n);
+    for (let i = 0; i < n; i++) { prev[i] = i - 1; next[i] = i + 1 < n ? i + 1 : -1; }
+    const heap = new Heap<Bigram>((x, y) => x.rank < y.rank || (x.rank === y.rank && x.left < y.left));
+    const tryPair = (l: number, r: number): void => {
+      if (l < 0 || r < 0) return;
+      const rank = this.ranks.get(`${sym[l]} ${sym[r]}`);
+      if (rank !== undefined) heap.push({ left: l, right: r, rank, text: sym[l]! + sym[r]! });
+    };
+    for (let i = 0; i + 1 < n; i++) tryPair(i, i + 1);
+    while (heap.size > 0) {
+      const b = heap.pop();
+      if (sym[b.left] === '' || sym[b.right] === '' || sym[b.left]! + sym[b.right]! !== b.text) continue;
+      sym[b.left] = b.text;
+      sym[b.right] = '';
+      const nr = next[b.right]!;
+      next[b.left] = nr;
+      if (nr >= 0) prev[nr] = b.left;
+      tryPair(prev[b.left]!, b.left);
+      tryPair(b.left, nr);
     }
     const out: number[] = [];
-    for (const s of sym) {
+    for (let i = n > 0 ? 0 : -1; i >= 0; i = next[i]!) {
+      const s = sym[i]!;
       const id = this.vocab.ids.get(s);
       if (id !== undefined) { out.push(id); continue; }
       // A symbol missing from the vocabulary: fall back to its single characters (bytes).

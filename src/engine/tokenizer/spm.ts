@@ -2,51 +2,12 @@
 // UTF-8 characters, repeatedly merge the adjacent pair whose concatenation is a token with the
 // highest score (leftmost on ties), then map pieces missing from the vocabulary to <0xNN> byte
 // tokens. Spaces are U+2581 in the vocabulary. A heap over candidate pairs keeps it O(n log n).
+import { Heap } from './heap.ts';
 import type { Vocab } from './vocab.ts';
 
 export const SPACE = '\u2581';
 
 interface Cand { left: number; right: number; score: number; text: string }
-
-/** Max-heap on score, then min on left index. */
-class PairHeap {
-  private a: Cand[] = [];
-  get size(): number { return this.a.length; }
-  private before(x: Cand, y: Cand): boolean {
-    return x.score > y.score || (x.score === y.score && x.left < y.left);
-  }
-  push(c: Cand): void {
-    const a = this.a;
-    a.push(c);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.before(a[i]!, a[p]!)) break;
-      [a[i], a[p]] = [a[p]!, a[i]!];
-      i = p;
-    }
-  }
-  pop(): Cand {
-    const a = this.a;
-    const top = a[0]!;
-    const last = a.pop()!;
-    if (a.length > 0) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && this.before(a[l]!, a[m]!)) m = l;
-        if (r < a.length && this.before(a[r]!, a[m]!)) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m]!, a[i]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
 
 const utf8 = new TextEncoder();
 
@@ -63,7 +24,8 @@ export function spmEncode(vocab: Vocab, text: string): number[] {
   const next = new Int32Array(n);
   for (let i = 0; i < n; i++) { prev[i] = i - 1; next[i] = i + 1 < n ? i + 1 : -1; }
   const scores = vocab.scores;
-  const heap = new PairHeap();
+  // Highest score first, then leftmost.
+  const heap = new Heap<Cand>((x, y) => x.score > y.score || (x.score === y.score && x.left < y.left));
   const tryPair = (l: number, r: number): void => {
     if (l < 0 || r < 0) return;
     const text = sym[l]! + sym[r]!;

@@ -38,18 +38,25 @@ export class Tokenizer {
   private readonly bytesCache: (Uint8Array | undefined)[];
   private readonly splitAll: RegExp | undefined;
   private readonly splitUser: RegExp | undefined;
+  /** Things the caller should tell the user: a fallback was taken (e.g. no tokenizer.ggml.pre). */
+  readonly warnings: string[] = [];
 
   constructor(vocab: Vocab) {
     if (vocab.model !== 'llama' && vocab.model !== 'gpt2') throw new TokenizerError(`tokenizer model '${vocab.model}' is not supported (llama, gpt2)`);
     this.vocab = vocab;
     this.bpe = vocab.model === 'gpt2' ? new BpeModel(vocab) : undefined;
     this.bytesCache = new Array<Uint8Array | undefined>(vocab.tokens.length);
+    if (vocab.model === 'gpt2' && vocab.pre === undefined) {
+      this.warnings.push("no tokenizer.ggml.pre: using llama.cpp's 'default' pre-tokenizer (llama.cpp warns that quality will suffer)");
+    }
+    // llama.cpp splits out CONTROL and UNKNOWN tokens only with parse_special, USER_DEFINED always.
     const control: string[] = [];
     const user: string[] = [];
     vocab.tokens.forEach((t, i) => {
       if (t.length === 0) return;
-      if (vocab.types[i] === TokenType.CONTROL) control.push(t);
-      else if (vocab.types[i] === TokenType.USER_DEFINED) user.push(t);
+      const type = vocab.types[i];
+      if (type === TokenType.CONTROL || type === TokenType.UNKNOWN) control.push(t);
+      else if (type === TokenType.USER_DEFINED) user.push(t);
     });
     // Longest first, so `<|im_start|>` wins over a shorter prefix token.
     const re = (list: string[]): RegExp | undefined =>
@@ -81,14 +88,18 @@ export class Tokenizer {
     const splitter = opts.parseSpecial ? this.splitAll : this.splitUser;
     // String.split with one capture group alternates text, special, text, ...
     const parts = splitter ? text.split(splitter) : [text];
+    const ids = parts.map((p, i) => (i % 2 === 1 ? this.vocab.ids.get(p)! : -1));
     // SentencePiece adds its dummy-prefix space to text that starts the input or follows a special token.
     let afterSpecial = true;
     parts.forEach((part, i) => {
       if (i % 2 === 1) {
-        out.push(this.vocab.ids.get(part)!);
+        out.push(ids[i]!);
         afterSpecial = true;
         return;
       }
+      // Phi-3's special tokens swallow the whitespace next to them (llama.cpp's RSTRIP/LSTRIP attributes).
+      if (i > 0 && this.vocab.rstrip.has(ids[i - 1]!)) part = part.replace(/^[ \t\n\v\f\r]+/, '');
+      if (i + 1 < parts.length && this.vocab.lstrip.has(ids[i + 1]!)) part = part.replace(/[ \t\n\v\f\r]+$/, '');
       if (part.length === 0) return;
       out.push(...this.encodeText(part, afterSpecial));
       afterSpecial = false;
@@ -141,7 +152,8 @@ export class Tokenizer {
 
   /** A streaming decoder (for generated tokens: no prefix-space stripping unless asked). */
   decoder(opts: DecodeOptions = {}): StreamDecoder {
-    const td = new TextDecoder('utf-8');
+    // ignoreBOM: a generated U+FEFF is text, not a byte-order mark to drop.
+    const td = new TextDecoder('utf-8', { ignoreBOM: true });
     let strip = (opts.stripPrefixSpace ?? false) && this.vocab.model === 'llama' && this.vocab.addSpacePrefix;
     return {
       push: (token: number): string => {

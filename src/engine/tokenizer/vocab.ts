@@ -2,6 +2,8 @@
 import { metaArray, metaBool, metaNumber, metaString } from '../../formats/gguf-meta.ts';
 import type { GgufFile } from '../../formats/gguf-types.ts';
 import { TokenizerError } from '../errors.ts';
+import { preTokenizerFor } from './pretokenizers.ts';
+import { deriveSpecialTokens } from './special.ts';
 
 /** tokenizer.ggml.token_type values (llama.cpp's llama_token_type). */
 export const TokenType = { UNDEFINED: 0, NORMAL: 1, UNKNOWN: 2, CONTROL: 3, USER_DEFINED: 4, UNUSED: 5, BYTE: 6 } as const;
@@ -22,8 +24,14 @@ export interface Vocab {
   readonly addEos: boolean;
   readonly addSpacePrefix: boolean;
   readonly chatTemplate: string | undefined;
-  /** End-of-generation ids: EOS, EOT and the usual end-of-turn tokens. */
+  /** End of turn / end of message (tokenizer.ggml.eot_token_id / eom_token_id, else found by text as llama.cpp does). */
+  readonly eot: number | undefined;
+  readonly eom: number | undefined;
+  /** End-of-generation ids, built as llama.cpp builds them (./special.ts). */
   readonly eog: ReadonlySet<number>;
+  /** Special tokens that swallow ASCII whitespace to their right / left when split out of text (Phi-3). */
+  readonly rstrip: ReadonlySet<number>;
+  readonly lstrip: ReadonlySet<number>;
 }
 
 const strings = (file: GgufFile, key: string): string[] | undefined => {
@@ -33,9 +41,6 @@ const strings = (file: GgufFile, key: string): string[] | undefined => {
   if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new TokenizerError(`${key} is not a string array`);
   return v as string[];
 };
-
-// Tokens that end a turn in common chat formats, as llama.cpp also treats them.
-const EOG_TEXTS = ['<|eot_id|>', '<|im_end|>', '<|end|>', '<end_of_turn>', '<|endoftext|>', '<|eom_id|>'];
 
 export function readVocab(file: GgufFile): Vocab {
   const model = metaString(file, 'tokenizer.ggml.model');
@@ -57,19 +62,15 @@ export function readVocab(file: GgufFile): Vocab {
     return v !== undefined && v >= 0 && v < tokens.length ? v : undefined;
   };
   const isSpm = model === 'llama';
+  const pre = metaString(file, 'tokenizer.ggml.pre');
+  // Throws UnknownPreTokenizerError for a name llama.cpp would refuse; SPM ignores the key.
+  const preset = model === 'gpt2' ? preTokenizerFor(pre) : undefined;
   const bos = id('tokenizer.ggml.bos_token_id') ?? (isSpm ? 1 : undefined);
   const eos = id('tokenizer.ggml.eos_token_id') ?? (isSpm ? 2 : undefined);
-  const eog = new Set<number>();
-  if (eos !== undefined) eog.add(eos);
-  const eot = id('tokenizer.ggml.eot_token_id');
-  if (eot !== undefined) eog.add(eot);
-  for (const t of EOG_TEXTS) {
-    const i = ids.get(t);
-    if (i !== undefined && (types[i] === TokenType.CONTROL || types[i] === TokenType.USER_DEFINED)) eog.add(i);
-  }
+  const special = deriveSpecialTokens(file, tokens, ids, types, eos);
   return {
     model,
-    pre: metaString(file, 'tokenizer.ggml.pre'),
+    pre,
     tokens,
     scores,
     types,
@@ -78,10 +79,11 @@ export function readVocab(file: GgufFile): Vocab {
     bos,
     eos,
     unk: id('tokenizer.ggml.unknown_token_id') ?? (isSpm ? 0 : undefined),
-    addBos: metaBool(file, 'tokenizer.ggml.add_bos_token') ?? isSpm,
+    // llama.cpp's defaults: SPM adds BOS, byte-level BPE only for some pre-tokenizers (llama-bpe, tekken).
+    addBos: metaBool(file, 'tokenizer.ggml.add_bos_token') ?? (isSpm || (preset?.addBos ?? false)),
     addEos: metaBool(file, 'tokenizer.ggml.add_eos_token') ?? false,
     addSpacePrefix: metaBool(file, 'tokenizer.ggml.add_space_prefix') ?? isSpm,
     chatTemplate: metaString(file, 'tokenizer.chat_template'),
-    eog,
+    ...special,
   };
 }
