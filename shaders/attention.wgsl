@@ -4,7 +4,9 @@
 // with RING_F32); the batch's own positions pos0.. come from its f32 rows KN / VN.
 // One workgroup per (token, query head): query row t (position pos0 + t) attends to positions
 // 0..pos0+t of KV head h / group. Scores go to a scratch row S (one per workgroup, n_ctx long) in
-// three phases: scores + max, exp + sum, weighted sum of V.
+// three phases: scores + max, exp + sum, weighted sum of V. Scores are q·k·scale, soft-capped as
+// tanh(s / softcap) · softcap when softcap > 0 (gemma2); with window > 0 (sliding-window layers)
+// a query at position p sees only p - window < p' <= p.
 //   Q [n_tok][n_head * head_dim_k]   KN, VN [n_tok][n_head_kv * head_dim]   O [n_tok][n_head * head_dim_v]
 
 override WG: u32 = 64;
@@ -84,6 +86,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let h = g % params.n_head;
   let kvh = h / (params.n_head / params.n_head_kv);
   let n_kv = params.pos0 + t + 1u; // causal: positions 0..pos0+t
+  var lo = 0u;
+  if (params.swa_window > 0u && n_kv > params.swa_window) { lo = n_kv - params.swa_window; }
   let dk = params.head_dim_k;
   let dv = params.head_dim_v;
   let q_off = t * params.n_head * dk + h * dk;
@@ -91,10 +95,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
   var m = -3.4e38;
   if (ok) {
-    for (var j = lid; j < n_kv; j += WG) {
+    for (var j = lo + lid; j < n_kv; j += WG) {
       var s = 0.0;
       for (var d = 0u; d < dk; d++) { s += Q[q_off + d] * k_at(j, kvh * dk + d); }
       s *= params.scale;
+      if (params.softcap > 0.0) { s = tanh(clamp(s / params.softcap, -15.0, 15.0)) * params.softcap; }
       S[s_off + j] = s;
       m = max(m, s);
     }
@@ -102,7 +107,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   m = wg_max(m, lid);
   var l = 0.0;
   if (ok) {
-    for (var j = lid; j < n_kv; j += WG) {
+    for (var j = lo + lid; j < n_kv; j += WG) {
       let e = exp(S[s_off + j] - m);
       S[s_off + j] = e;
       l += e;
@@ -114,7 +119,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let inv = 1.0 / l;
     for (var d = lid; d < dv; d += WG) {
       var acc = 0.0;
-      for (var j = 0u; j < n_kv; j++) { acc += S[s_off + j] * v_at(j, kvh * dv + d); }
+      for (var j = lo; j < n_kv; j++) { acc += S[s_off + j] * v_at(j, kvh * dv + d); }
       O[t * params.n_head * dv + h * dv + d] = acc * inv;
     }
   }

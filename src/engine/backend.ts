@@ -3,9 +3,12 @@
 // backend implement it. Hidden states cross it as Float32Array [nTok][nEmbd] only at slice
 // boundaries (embed → layers → head), which is exactly what sharding ships between participants.
 
-/** Llama-family hyperparameters, read from GGUF metadata (`<arch>.*` keys). */
+/**
+ * Hyperparameters of one transformer graph with per-family options, read from GGUF metadata
+ * (`<arch>.*` keys) as llama.cpp reads them (src/engine/config.ts, src/engine/family.ts).
+ */
 export interface LlamaConfig {
-  arch: string; // 'llama' (Llama 2/3, TinyLlama, SmolLM, Mistral-style GQA)
+  arch: string; // llama (Llama 2/3, TinyLlama, SmolLM2, Mistral), qwen2, qwen3, gemma2, gemma3, phi3
   nLayer: number; // <arch>.block_count
   nEmbd: number; // <arch>.embedding_length
   nFf: number; // <arch>.feed_forward_length
@@ -20,6 +23,46 @@ export interface LlamaConfig {
   ropeScale: number; // 1 / <arch>.rope.scaling.factor for linear scaling (default 1)
   normEps: number; // <arch>.attention.layer_norm_rms_epsilon
   tiedOutput: boolean; // no output.weight: the head is token_embd.weight
+  family: FamilyOptions;
+}
+
+/** What differs between the families: every backend reads these and nothing else. */
+export interface FamilyOptions {
+  /** RoPE pairs (i, i + ropeDim/2) (GGUF NEOX: qwen2/3, gemma, phi3) instead of (2i, 2i+1). */
+  ropeNeox: boolean;
+  /** Per-position frequency factors: rope_freqs (llama 3) or LongRoPE's long/short pair (phi3). */
+  ropeFactors: 'rope_freqs' | 'longrope' | undefined;
+  /** LongRoPE: the long factors apply when the context in use exceeds this (0: none). */
+  ropeOrigCtx: number;
+  /** cos/sin multiplier (rope.scaling.attn_factor; 1 elsewhere). */
+  ropeAttnFactor: number;
+  /** q/k/v biases (qwen2; optional on llama) and output-projection bias. */
+  qkvBias: boolean;
+  oBias: boolean;
+  /** Per-head RMSNorm of q and k before RoPE (attn_q_norm, attn_k_norm: qwen3, gemma3). */
+  qkNorm: boolean;
+  /** RMSNorm of the attention and FFN outputs before their residual adds (gemma2/3). */
+  postNorms: boolean;
+  /** Fused attn_qkv (rows q, k, v) and fused ffn_up (rows gate, up) (phi3). */
+  fusedQkv: boolean;
+  fusedGateUp: boolean;
+  /** Gated FFN activation: silu(gate)·up or gelu_tanh(gate)·up (gemma). */
+  ffnAct: 'silu' | 'gelu';
+  /** The embedding is multiplied by this (gemma: sqrt(n_embd)). */
+  embedScale: number;
+  /** q·k multiplier (1/sqrt(head dim) unless the family says otherwise). */
+  attnScale: number;
+  /** tanh soft-caps of attention logits and final logits (0: none). */
+  attnSoftcap: number;
+  finalSoftcap: number;
+  /** Sliding window (a query at p sees p - window < p' <= p) on the layers marked true. */
+  swaWindow: number;
+  swaLayers: readonly boolean[];
+  /** RoPE base and position scale of the sliding-window layers (gemma3: 10000, 1). */
+  ropeBaseSwa: number;
+  ropeScaleSwa: number;
+  /** output.bias (added to the logits). */
+  outputBias: boolean;
 }
 
 export interface MemoryReport {

@@ -1,13 +1,13 @@
 // LlamaConfig from GGUF metadata (`<arch>.*` keys), with the defaults llama.cpp applies when a key
-// is absent. Only architectures whose graph is exactly the llama one are accepted.
+// is absent. The families differ only in FamilyOptions (family.ts); any other architecture is refused.
 import { findTensor } from '../formats/gguf-reader.ts';
 import { metaArray, metaNumber, metaString } from '../formats/gguf-meta.ts';
 import type { GgufFile } from '../formats/gguf-types.ts';
 import type { LlamaConfig } from './backend.ts';
 import { ModelTensorError, UnsupportedModelError } from './errors.ts';
+import { familyFromGguf, SUPPORTED_ARCHITECTURES } from './family.ts';
 
-/** Architectures with the plain llama graph (RMSNorm, NORMAL RoPE, GQA, SwiGLU). Mistral GGUFs say 'llama'. */
-export const SUPPORTED_ARCHITECTURES: readonly string[] = ['llama'];
+export { SUPPORTED_ARCHITECTURES };
 
 function required(file: GgufFile, key: string, arch: string): number {
   const v = metaNumber(file, key);
@@ -24,6 +24,8 @@ function ropeScaleOf(file: GgufFile, arch: string): number {
     return type === undefined && factor !== undefined && factor > 0 ? 1 / factor : 1;
   }
   if (type === 'linear') return factor !== undefined && factor > 0 ? 1 / factor : 1;
+  // LongRoPE (phi3) scales by its factor tensors, not by the position (family.ts).
+  if (type === 'longrope') return 1;
   throw new UnsupportedModelError(arch, `rope scaling type '${type}' is not supported (only linear)`);
 }
 
@@ -67,5 +69,6 @@ export function configFromGguf(file: GgufFile): LlamaConfig {
     // Every llama GGUF carries it; 1e-5 is the llama-2 value, used only when a file omits it.
     normEps: metaNumber(file, k('attention.layer_norm_rms_epsilon')) ?? 1e-5,
     tiedOutput: findTensor(file, 'output.weight') === undefined,
+    family: familyFromGguf(file, { arch, nLayer, nEmbd, nHead, headDimK }),
   };
 }

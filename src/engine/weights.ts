@@ -5,12 +5,19 @@ import { findTensor } from '../formats/gguf-reader.ts';
 import type { GgufFile, GgufTensorInfo } from '../formats/gguf-types.ts';
 import type { LlamaConfig } from './backend.ts';
 import { ModelTensorError } from './errors.ts';
+import { ropeFactorTensor } from './family.ts';
 
+/**
+ * Per-layer tensors of every family: a role is the tensor's name after `blk.N.` ('.weight'
+ * implied; biases say '.bias'). Which ones a layer has comes from FamilyOptions (layerRoles).
+ */
 export const LAYER_ROLES = [
-  'attn_norm', 'attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_norm', 'ffn_gate', 'ffn_up', 'ffn_down',
+  'attn_norm', 'attn_q', 'attn_k', 'attn_v', 'attn_qkv', 'attn_q.bias', 'attn_k.bias', 'attn_v.bias',
+  'attn_q_norm', 'attn_k_norm', 'attn_output', 'attn_output.bias', 'post_attention_norm',
+  'ffn_norm', 'ffn_gate', 'ffn_up', 'ffn_down', 'post_ffw_norm',
 ] as const;
 export type LayerRole = (typeof LAYER_ROLES)[number];
-export type GlobalRole = 'token_embd' | 'output_norm' | 'output' | 'rope_freqs';
+export type GlobalRole = 'token_embd' | 'output_norm' | 'output' | 'output.bias' | 'rope_freqs' | 'rope_factors_long' | 'rope_factors_short';
 
 export interface WeightRef {
   readonly name: string;
@@ -30,24 +37,54 @@ export interface SliceSpec {
   readonly head: boolean;
 }
 
+function tensorName(role: string): string {
+  return role.includes('.') ? role : `${role}.weight`;
+}
+
 export function layerTensorName(layer: number, role: LayerRole): string {
-  return `blk.${layer}.${role}.weight`;
+  return `blk.${layer}.${tensorName(role)}`;
+}
+
+/** The roles a layer of this family has, in the order the graph uses them. */
+export function layerRoles(cfg: LlamaConfig): LayerRole[] {
+  const f = cfg.family;
+  const out: LayerRole[] = ['attn_norm'];
+  out.push(...(f.fusedQkv ? (['attn_qkv'] as const) : (['attn_q', 'attn_k', 'attn_v'] as const)));
+  if (f.qkvBias) out.push('attn_q.bias', 'attn_k.bias', 'attn_v.bias');
+  if (f.qkNorm) out.push('attn_q_norm', 'attn_k_norm');
+  out.push('attn_output');
+  if (f.oBias) out.push('attn_output.bias');
+  if (f.postNorms) out.push('post_attention_norm');
+  out.push('ffn_norm');
+  if (!f.fusedGateUp) out.push('ffn_gate');
+  out.push('ffn_up', 'ffn_down');
+  if (f.postNorms) out.push('post_ffw_norm');
+  return out;
 }
 
 /** ne[] (innermost first) each tensor must have. Matrices are [in, out]. */
 export function expectedShape(cfg: LlamaConfig, role: LayerRole | GlobalRole): number[] {
   const q = cfg.nHead * cfg.headDimK;
   const kv = cfg.nHeadKv * cfg.headDimK;
+  const vv = cfg.nHeadKv * cfg.headDimV;
   switch (role) {
-    case 'attn_norm': case 'ffn_norm': case 'output_norm': return [cfg.nEmbd];
+    case 'attn_norm': case 'ffn_norm': case 'output_norm': case 'post_attention_norm': case 'post_ffw_norm':
+    case 'attn_output.bias': return [cfg.nEmbd];
     case 'attn_q': return [cfg.nEmbd, q];
     case 'attn_k': return [cfg.nEmbd, kv];
-    case 'attn_v': return [cfg.nEmbd, cfg.nHeadKv * cfg.headDimV];
+    case 'attn_v': return [cfg.nEmbd, vv];
+    case 'attn_qkv': return [cfg.nEmbd, q + kv + vv];
+    case 'attn_q.bias': return [q];
+    case 'attn_k.bias': return [kv];
+    case 'attn_v.bias': return [vv];
+    case 'attn_q_norm': case 'attn_k_norm': return [cfg.headDimK];
     case 'attn_output': return [cfg.nHead * cfg.headDimV, cfg.nEmbd];
-    case 'ffn_gate': case 'ffn_up': return [cfg.nEmbd, cfg.nFf];
+    case 'ffn_gate': return [cfg.nEmbd, cfg.nFf];
+    case 'ffn_up': return [cfg.nEmbd, cfg.family.fusedGateUp ? 2 * cfg.nFf : cfg.nFf];
     case 'ffn_down': return [cfg.nFf, cfg.nEmbd];
     case 'token_embd': case 'output': return [cfg.nEmbd, cfg.nVocab];
-    case 'rope_freqs': return [cfg.ropeDim / 2];
+    case 'output.bias': return [cfg.nVocab];
+    case 'rope_freqs': case 'rope_factors_long': case 'rope_factors_short': return [cfg.ropeDim / 2];
   }
 }
 
@@ -73,9 +110,9 @@ function ref(file: GgufFile, cfg: LlamaConfig, name: string, role: LayerRole | G
   return { name, role, layer, info };
 }
 
-/** The nine tensors of block `layer`, in LAYER_ROLES order. */
+/** The tensors of block `layer`, in layerRoles order. */
 export function layerWeights(file: GgufFile, cfg: LlamaConfig, layer: number): WeightRef[] {
-  return LAYER_ROLES.map((role) => ref(file, cfg, layerTensorName(layer, role), role, layer));
+  return layerRoles(cfg).map((role) => ref(file, cfg, layerTensorName(layer, role), role, layer));
 }
 
 /** Every tensor a slice needs, embedding first, then layers in order, then the head. */
@@ -86,11 +123,15 @@ export function sliceWeights(file: GgufFile, cfg: LlamaConfig, spec: SliceSpec):
   const out: WeightRef[] = [];
   const needEmbd = spec.embed || (spec.head && cfg.tiedOutput);
   if (needEmbd) out.push(ref(file, cfg, 'token_embd.weight', 'token_embd'));
-  if (spec.to > spec.from && findTensor(file, 'rope_freqs.weight')) out.push(ref(file, cfg, 'rope_freqs.weight', 'rope_freqs'));
+  if (spec.to > spec.from) {
+    const f = ropeFactorTensor(cfg);
+    if (f) out.push(ref(file, cfg, f, f.replace('.weight', '') as GlobalRole));
+  }
   for (let i = spec.from; i < spec.to; i++) out.push(...layerWeights(file, cfg, i));
   if (spec.head) {
     out.push(ref(file, cfg, 'output_norm.weight', 'output_norm'));
     if (!cfg.tiedOutput) out.push(ref(file, cfg, 'output.weight', 'output'));
+    if (cfg.family.outputBias) out.push(ref(file, cfg, 'output.bias', 'output.bias'));
   }
   return out;
 }

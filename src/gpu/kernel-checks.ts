@@ -9,6 +9,7 @@ import { pipelineKey } from './pipelines.ts';
 import { poison, runOnce, type CheckResult } from './check-util.ts';
 import { runQuantChecks } from './quant-checks.ts';
 import { runKvChecks } from '../engine/kv/kv-checks.ts';
+import { runOpChecks } from '../engine/gpu/op-checks.ts';
 
 export type { CheckResult } from './check-util.ts';
 
@@ -65,11 +66,12 @@ async function checkMatvec(rt: GpuRuntime, seed: number, rows: number, cols: num
   }
 }
 
-export type CheckSuite = 'base' | 'quant' | 'kv';
+export type CheckSuite = 'base' | 'quant' | 'kv' | 'ops';
 
 /** Run every kernel check once. `seed` drives all inputs; pass a fresh one per run and print it. */
-export async function runKernelChecks(rt: GpuRuntime, seed: number, suites: readonly CheckSuite[] = ['base', 'quant', 'kv']): Promise<CheckResult[]> {
+export async function runKernelChecks(rt: GpuRuntime, seed: number, suites: readonly CheckSuite[] = ['base', 'quant', 'kv', 'ops']): Promise<CheckResult[]> {
   const out: CheckResult[] = [];
+  if (suites.includes('ops')) out.push(...(await runOpChecks(rt, seed + 3000)));
   if (suites.includes('kv')) out.push(...(await runKvChecks(rt, seed + 2000)));
   if (suites.includes('quant')) out.push(...(await runQuantChecks(rt, seed + 1000)));
   if (!suites.includes('base')) return out;

@@ -20,6 +20,7 @@ export interface LlamaGraphOptions {
 
 export function checkExportable(cfg: LlamaConfig): void {
   if (cfg.arch !== 'llama') throw new UnsupportedExportError(`architecture '${cfg.arch}' (only llama)`);
+  if (cfg.family.qkvBias || cfg.family.oBias || cfg.family.ropeFactors === 'longrope') throw new UnsupportedExportError('attention biases or LongRoPE');
   if (cfg.headDimK !== cfg.headDimV) throw new UnsupportedExportError(`key and value head dims differ (${cfg.headDimK}, ${cfg.headDimV})`);
   if (cfg.ropeDim !== cfg.headDimK) throw new UnsupportedExportError(`partial RoPE (${cfg.ropeDim} of ${cfg.headDimK} dims)`);
 }

@@ -10,10 +10,17 @@ import { modelFile } from './helpers.ts';
 
 describe('configFromGguf', () => {
   it('reads the fixture hyperparameters and applies defaults', () => {
-    expect(configFromGguf(modelFile('stories260K-f32').file)).toEqual({
+    const { family, ...cfg } = configFromGguf(modelFile('stories260K-f32').file);
+    expect(cfg).toEqual({
       arch: 'llama', nLayer: 5, nEmbd: 64, nFf: 172, nHead: 8, nHeadKv: 4, headDimK: 8, headDimV: 8, nVocab: 512,
       nCtx: 512, ropeDim: 8, ropeBase: 10000, ropeScale: 1, normEps: Math.fround(1e-5), tiedOutput: true,
     });
+    // The plain llama graph: NORMAL RoPE, SwiGLU, no biases, norms, caps or windows.
+    expect(family).toMatchObject({
+      ropeNeox: false, ropeFactors: undefined, qkvBias: false, oBias: false, qkNorm: false, postNorms: false, fusedQkv: false,
+      fusedGateUp: false, ffnAct: 'silu', embedScale: 1, attnScale: 1 / Math.sqrt(8), attnSoftcap: 0, finalSoftcap: 0, swaWindow: 0,
+    });
+    expect(family.swaLayers).toEqual([false, false, false, false, false]);
     // pad256: head dims come from key_length/value_length, not embedding/heads.
     const p = configFromGguf(modelFile('stories260K-pad256-q4_k').file);
     expect([p.nEmbd, p.headDimK, p.headDimV, p.normEps]).toEqual([256, 8, 8, Math.fround(1e-5) / 4]);

@@ -10,12 +10,13 @@ import { canDequantize, dequantize } from '../../quant/dequantize.ts';
 import type { Backend, LlamaConfig, MemoryReport } from '../backend.ts';
 import { configFromGguf } from '../config.ts';
 import { EngineArgumentError, UnsupportedTensorTypeError } from '../errors.ts';
-import { LAYER_ROLES, sliceWeights, type LayerRole, type WeightRef } from '../weights.ts';
+import { sliceWeights, type LayerRole, type WeightRef } from '../weights.ts';
+import { layerWindow, ropeParams } from '../family.ts';
 import { rotateHeads } from '../kv/hadamard.ts';
 import { resolveKvLayout, type KvLayout, type KvOptions } from '../kv/layout.ts';
 import { kvAttention } from './kv-attention.ts';
 import { LayerKv } from './kv-cache.ts';
-import { addInPlace, matmul, rmsnorm, rope, ropeTable, swiglu } from './math.ts';
+import { addBias, addInPlace, geglu, matmul, rmsnorm, rope, ropeTable, scaleInPlace, softcap, swiglu, type RopeTable } from './math.ts';
 
 export interface CpuBackendOptions {
   /** Layers to hold, [from, to); default all. */
@@ -36,7 +37,25 @@ export interface CpuBackendOptions {
   onProgress?: (loaded: number, total: number) => void;
 }
 
-type LayerW = Record<LayerRole, Float32Array>;
+/** A layer's tensors by role; fused ones (attn_qkv, phi3's ffn_up) are split into their parts at load. */
+type LayerW = Partial<Record<LayerRole, Float32Array>>;
+
+/** Split fused matrices by rows (rows are contiguous): views, no copy. */
+function splitFused(lw: LayerW, cfg: LlamaConfig): void {
+  const E = cfg.nEmbd;
+  if (lw.attn_qkv) {
+    const q = cfg.nHead * cfg.headDimK * E;
+    const k = cfg.nHeadKv * cfg.headDimK * E;
+    lw.attn_q = lw.attn_qkv.subarray(0, q);
+    lw.attn_k = lw.attn_qkv.subarray(q, q + k);
+    lw.attn_v = lw.attn_qkv.subarray(q + k);
+  }
+  if (cfg.family.fusedGateUp && lw.ffn_up && !lw.ffn_gate) {
+    const both = lw.ffn_up;
+    lw.ffn_gate = both.subarray(0, cfg.nFf * E);
+    lw.ffn_up = both.subarray(cfg.nFf * E);
+  }
+}
 
 async function loadF32(src: RangeSource, ref: WeightRef): Promise<Float32Array> {
   const t = ref.info;
@@ -63,7 +82,7 @@ export async function createCpuBackend(file: GgufFile, source: RangeSource, opts
   for (const r of refs) {
     opts.signal?.throwIfAborted();
     const data = await loadF32(source, r);
-    if (r.layer === undefined) global.set(r.role, data);
+    if (r.layer === undefined) global.set(r.role.startsWith('rope_f') ? 'rope_factors' : r.role, data);
     else {
       const lw = layerW.get(r.layer) ?? {};
       lw[r.role as LayerRole] = data;
@@ -73,7 +92,8 @@ export async function createCpuBackend(file: GgufFile, source: RangeSource, opts
     opts.onProgress?.(loaded, total);
   }
   opts.signal?.throwIfAborted();
-  return new CpuBackend(cfg, [from, to], hasEmbed, hasHead, global, layerW as Map<number, LayerW>, kvLayout);
+  for (const lw of layerW.values()) splitFused(lw, cfg);
+  return new CpuBackend(cfg, [from, to], hasEmbed, hasHead, global, layerW, kvLayout);
 }
 
 export class CpuBackend implements Backend {
@@ -109,6 +129,7 @@ export class CpuBackend implements Backend {
   embed(tokens: ArrayLike<number>): Promise<Float32Array> {
     this.live();
     const emb = this.global.get('token_embd');
+    const scale = this.config.family.embedScale;
     if (!this.hasEmbed || !emb) return Promise.reject(new EngineArgumentError('this backend does not hold the embedding'));
     const { nEmbd, nVocab } = this.config;
     const out = new Float32Array(tokens.length * nEmbd);
@@ -117,6 +138,7 @@ export class CpuBackend implements Backend {
       if (!Number.isInteger(id) || id < 0 || id >= nVocab) return Promise.reject(new EngineArgumentError(`token id ${id} outside 0..${nVocab - 1}`));
       out.set(emb.subarray(id * nEmbd, (id + 1) * nEmbd), t * nEmbd);
     }
+    if (scale !== 1) scaleInPlace(out, out.length, scale);
     return Promise.resolve(out);
   }
 
@@ -153,16 +175,34 @@ export class CpuBackend implements Backend {
     const scores = new Float64Array((c.nHead / c.nHeadKv) * (pos + nTok));
     this.scratchBytes = 4 * (xn.length * 2 + q.length + k.length + v.length + att.length + gate.length + up.length) + 8 * scores.length;
     const rot = this.kvLayout.rotate;
-    const table = ropeTable(pos, nTok, c.ropeDim, c.ropeBase, c.ropeScale, this.global.get('rope_freqs'));
+    const f = c.family;
+    const tables = new Map<string, RopeTable>();
+    const tableFor = (l: number): RopeTable => {
+      const { base, scale } = ropeParams(c, l);
+      let t = tables.get(`${base}/${scale}`);
+      if (!t) tables.set(`${base}/${scale}`, (t = ropeTable(pos, nTok, c.ropeDim, base, scale, this.global.get('rope_factors'), f.ropeAttnFactor)));
+      return t;
+    };
     for (let l = from; l < to; l++) {
-      const w = this.layerW.get(l)!;
+      const w = this.layerW.get(l)! as Required<LayerW>;
       const cache = this.kv.get(l)!;
       rmsnorm(xn, x, w.attn_norm, nTok, c.nEmbd, c.normEps);
       matmul(q, xn, w.attn_q, nTok, c.nEmbd, qDim);
       matmul(k, xn, w.attn_k, nTok, c.nEmbd, kDim);
       matmul(v, xn, w.attn_v, nTok, c.nEmbd, vDim);
-      rope(q, nTok, c.nHead, c.headDimK, table);
-      rope(k, nTok, c.nHeadKv, c.headDimK, table);
+      if (f.qkvBias) {
+        addBias(q, w['attn_q.bias'], nTok, qDim);
+        addBias(k, w['attn_k.bias'], nTok, kDim);
+        addBias(v, w['attn_v.bias'], nTok, vDim);
+      }
+      if (f.qkNorm) {
+        // Per-head RMSNorm, in place (each row's sum is taken before it is written).
+        rmsnorm(q, q, w.attn_q_norm, nTok * c.nHead, c.headDimK, c.normEps);
+        rmsnorm(k, k, w.attn_k_norm, nTok * c.nHeadKv, c.headDimK, c.normEps);
+      }
+      const table = tableFor(l);
+      rope(q, nTok, c.nHead, c.headDimK, table, f.ropeNeox);
+      rope(k, nTok, c.nHeadKv, c.headDimK, table, f.ropeNeox);
       // The Hadamard rotation (when the layout quantizes) leaves q·k unchanged and is undone on the
       // output, as in the WebGPU backend; it spreads outlier channels before quantization.
       if (rot) {
@@ -172,16 +212,19 @@ export class CpuBackend implements Backend {
       }
       // Attention reads the cache as it was before this batch plus the batch's own f32 rows, then
       // the batch is appended (quantized once it leaves the window), in the WebGPU backend's order.
-      kvAttention(att, cache.ref, q, k, v, nTok, pos, c, scores);
+      kvAttention(att, cache.ref, q, k, v, nTok, pos, c, scores, { scale: f.attnScale, softcap: f.attnSoftcap, window: layerWindow(c, l) });
       cache.write(pos, nTok, k, v);
       if (rot) rotateHeads(att, nTok, c.nHead, c.headDimV);
       matmul(proj, att, w.attn_output, nTok, oDim, c.nEmbd);
+      if (f.oBias) addBias(proj, w['attn_output.bias'], nTok, c.nEmbd);
+      if (f.postNorms) rmsnorm(proj, proj, w.post_attention_norm, nTok, c.nEmbd, c.normEps);
       addInPlace(x, proj, x.length);
       rmsnorm(xn, x, w.ffn_norm, nTok, c.nEmbd, c.normEps);
       matmul(gate, xn, w.ffn_gate, nTok, c.nEmbd, c.nFf);
       matmul(up, xn, w.ffn_up, nTok, c.nEmbd, c.nFf);
-      swiglu(gate, up, gate.length);
+      (f.ffnAct === 'gelu' ? geglu : swiglu)(gate, up, gate.length);
       matmul(proj, gate, w.ffn_down, nTok, c.nFf, c.nEmbd);
+      if (f.postNorms) rmsnorm(proj, proj, w.post_ffw_norm, nTok, c.nEmbd, c.normEps);
       addInPlace(x, proj, x.length);
     }
     return x;
@@ -200,6 +243,9 @@ export class CpuBackend implements Backend {
     rmsnorm(xn, x, norm, rows, c.nEmbd, c.normEps);
     const logits = new Float32Array(rows * c.nVocab);
     matmul(logits, xn, out, rows, c.nEmbd, c.nVocab);
+    const bias = this.global.get('output.bias');
+    if (bias) addBias(logits, bias, rows, c.nVocab);
+    if (c.family.finalSoftcap > 0) softcap(logits, logits.length, c.family.finalSoftcap);
     return Promise.resolve(logits);
   }
 
@@ -224,7 +270,16 @@ export class CpuBackend implements Backend {
   memory(): MemoryReport {
     let weights = 0;
     for (const a of this.global.values()) weights += a.byteLength;
-    for (const lw of this.layerW.values()) for (const role of LAYER_ROLES) weights += lw[role].byteLength;
+    // Fused tensors' parts are views: count each backing buffer once.
+    const seen = new Set<ArrayBufferLike>();
+    for (const lw of this.layerW.values()) {
+      for (const a of Object.values(lw)) {
+        if (a && !seen.has(a.buffer)) {
+          seen.add(a.buffer);
+          weights += a.buffer.byteLength;
+        }
+      }
+    }
     let kv = 0;
     for (const c of this.kv.values()) kv += c.bytes();
     return { weights, kv, scratch: this.scratchBytes };

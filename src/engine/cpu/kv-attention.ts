@@ -6,7 +6,7 @@
 // cache is made. Sums run in float64 in the order of attentionRef (src/engine/kv/cache.ts), and
 // the dequantized values are the reference's f32 values, so the result equals attentionRef's.
 import { f16Table } from '../../quant/f16.ts';
-import type { AttnShape, KvLayerRef } from '../kv/cache.ts';
+import { attnFirst, attnScore, type AttnOptions, type AttnShape, type KvLayerRef } from '../kv/cache.ts';
 import type { KvLayout, KvSide } from '../kv/layout.ts';
 
 /**
@@ -117,7 +117,7 @@ class SideReader {
  */
 export function kvAttention(
   out: Float32Array, cache: KvLayerRef, q: Float32Array, kNew: Float32Array, vNew: Float32Array,
-  nTok: number, pos0: number, sh: AttnShape, scores: Float64Array,
+  nTok: number, pos0: number, sh: AttnShape, scores: Float64Array, o: AttnOptions = {},
 ): void {
   const { nHead, nHeadKv, headDimK: dk, headDimV: dv } = sh;
   const L = cache.layout;
@@ -125,22 +125,24 @@ export function kvAttention(
   const K = new SideReader(L, L.k, cache.k, kNew, q0, pos0, dk);
   const V = new SideReader(L, L.v, cache.v, vNew, q0, pos0, dv);
   const grp = nHead / nHeadKv;
-  const scale = 1 / Math.sqrt(dk);
+  const scale = o.scale ?? 1 / Math.sqrt(dk);
+  const cap = o.softcap ?? 0;
   const acc = new Float64Array(grp * dv);
   const max = new Float64Array(grp);
   const sum = new Float64Array(grp);
   for (let t = 0; t < nTok; t++) {
     const n = pos0 + t + 1;
+    const lo = attnFirst(n, o.window ?? 0);
     for (let kvh = 0; kvh < nHeadKv; kvh++) {
       const h0 = kvh * grp;
       max.fill(-Infinity);
-      for (let p = 0; p < n; p++) {
+      for (let p = lo; p < n; p++) {
         const { arr, off } = K.read(p, kvh * dk, dk);
         for (let j = 0; j < grp; j++) {
           const qo = t * nHead * dk + (h0 + j) * dk;
           let d = 0;
           for (let i = 0; i < dk; i++) d += q[qo + i]! * arr[off + i]!;
-          const sc = d * scale;
+          const sc = attnScore(d, scale, cap);
           scores[j * n + p] = sc;
           if (sc > max[j]!) max[j] = sc;
         }
@@ -148,11 +150,11 @@ export function kvAttention(
       for (let j = 0; j < grp; j++) {
         let s = 0;
         const m = max[j]!;
-        for (let p = j * n; p < (j + 1) * n; p++) s += scores[p] = Math.exp(scores[p]! - m);
+        for (let p = j * n + lo; p < (j + 1) * n; p++) s += scores[p] = Math.exp(scores[p]! - m);
         sum[j] = s;
       }
       acc.fill(0);
-      for (let p = 0; p < n; p++) {
+      for (let p = lo; p < n; p++) {
         const { arr, off } = V.read(p, kvh * dv, dv);
         for (let j = 0; j < grp; j++) {
           const a = scores[j * n + p]!;

@@ -61,10 +61,11 @@ export interface RopeTable {
 }
 
 /**
- * theta(p, j) = p * ropeScale * base^(-2j/ropeDim) / freqFactor[j] (freq factors: llama-3 style
- * rope_freqs tensor, when the model has one).
+ * theta(p, j) = p * ropeScale * base^(-2j/ropeDim) / freqFactor[j] (freq factors: llama-3's
+ * rope_freqs or phi3's LongRoPE factors, when the model has them); cos and sin are multiplied by
+ * `mscale` (LongRoPE's attn_factor), as ggml's rope does.
  */
-export function ropeTable(pos: number, nTok: number, ropeDim: number, base: number, scale: number, freqFactors?: Float32Array): RopeTable {
+export function ropeTable(pos: number, nTok: number, ropeDim: number, base: number, scale: number, freqFactors?: Float32Array, mscale = 1): RopeTable {
   const half = ropeDim / 2;
   const cos = new Float64Array(nTok * half);
   const sin = new Float64Array(nTok * half);
@@ -73,16 +74,21 @@ export function ropeTable(pos: number, nTok: number, ropeDim: number, base: numb
     if (freqFactors) inv /= freqFactors[j]!;
     for (let t = 0; t < nTok; t++) {
       const theta = (pos + t) * scale * inv;
-      cos[t * half + j] = Math.cos(theta);
-      sin[t * half + j] = Math.sin(theta);
+      cos[t * half + j] = Math.cos(theta) * mscale;
+      sin[t * half + j] = Math.sin(theta) * mscale;
     }
   }
   return { cos, sin, half };
 }
 
-/** NORMAL-mode RoPE in place: rotates interleaved pairs (2j, 2j+1) of each head's first ropeDim dims. */
-export function rope(x: Float32Array, nTok: number, nHeads: number, headDim: number, table: RopeTable): void {
+/**
+ * RoPE in place on each head's first ropeDim dims: NORMAL mode rotates interleaved pairs (2j, 2j+1),
+ * NEOX mode pairs (j, j + ropeDim/2) (GGUF files of HF-layout models: qwen, gemma, phi3).
+ */
+export function rope(x: Float32Array, nTok: number, nHeads: number, headDim: number, table: RopeTable, neox = false): void {
   const { cos, sin, half } = table;
+  const step = neox ? 1 : 2;
+  const other = neox ? half : 1;
   const stride = nHeads * headDim;
   for (let t = 0; t < nTok; t++) {
     for (let h = 0; h < nHeads; h++) {
@@ -90,10 +96,11 @@ export function rope(x: Float32Array, nTok: number, nHeads: number, headDim: num
       for (let j = 0; j < half; j++) {
         const c = cos[t * half + j]!;
         const s = sin[t * half + j]!;
-        const x0 = x[b + 2 * j]!;
-        const x1 = x[b + 2 * j + 1]!;
-        x[b + 2 * j] = x0 * c - x1 * s;
-        x[b + 2 * j + 1] = x0 * s + x1 * c;
+        const i0 = b + step * j;
+        const x0 = x[i0]!;
+        const x1 = x[i0 + other]!;
+        x[i0] = x0 * c - x1 * s;
+        x[i0 + other] = x0 * s + x1 * c;
       }
     }
   }
@@ -105,6 +112,30 @@ export function swiglu(gate: Float32Array, up: Float32Array, n: number): void {
     const g = gate[i]!;
     gate[i] = (g / (1 + Math.exp(-g))) * up[i]!;
   }
+}
+
+/** gate[i] = gelu(gate[i]) * up[i], GELU's tanh form (ggml_gelu, the gemma FFN). */
+export function geglu(gate: Float32Array, up: Float32Array, n: number): void {
+  const c = Math.sqrt(2 / Math.PI);
+  for (let i = 0; i < n; i++) {
+    const g = gate[i]!;
+    gate[i] = 0.5 * g * (1 + Math.tanh(c * g * (1 + 0.044715 * g * g))) * up[i]!;
+  }
+}
+
+/** x = tanh(x / cap) * cap (gemma2's logit soft-cap). */
+export function softcap(x: Float32Array, n: number, cap: number): void {
+  for (let i = 0; i < n; i++) x[i] = Math.tanh(x[i]! / cap) * cap;
+}
+
+/** x[i] *= s */
+export function scaleInPlace(x: Float32Array, n: number, s: number): void {
+  for (let i = 0; i < n; i++) x[i] = x[i]! * s;
+}
+
+/** x[t][i] += b[i] for nTok rows of n. */
+export function addBias(x: Float32Array, b: Float32Array, nTok: number, n: number): void {
+  for (let t = 0; t < nTok; t++) for (let i = 0; i < n; i++) x[t * n + i] = x[t * n + i]! + b[i]!;
 }
 
 export interface AttentionShape {

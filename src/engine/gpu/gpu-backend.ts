@@ -6,11 +6,12 @@ import type { PreparedDispatch } from '../../gpu/dispatch.ts';
 import { prepareGetRows, prepareMatmulQ, prepareMatvecQ } from '../../gpu/kernels/matmul-q.ts';
 import type { QuantTensor } from '../../gpu/kernels/quant-tensor.ts';
 import type { Backend, LlamaConfig, MemoryReport } from '../backend.ts';
-import { add, rmsnorm, rope, ropeTable, siluMul } from './ops.ts';
+import { add, addBias, geluMul, rmsnorm, rmsnormInPlace, rope, ropeTable, scale, siluMul, softcap } from './ops.ts';
+import { layerWindow, ropeParams } from '../family.ts';
 import { resolveKvLayout, type KvLayout, type KvOptions } from '../kv/layout.ts';
 import { GpuKvCache } from '../kv/gpu-cache.ts';
 import { prepareKvAttention, prepareRotate } from '../kv/gpu-kv.ts';
-import type { ModelWeights } from './weights.ts';
+import { weightBuffers, type ModelWeights } from './weights.ts';
 import { ContextOverflowError } from '../errors.ts';
 
 export interface GpuBackendOptions {
@@ -21,7 +22,7 @@ export interface GpuBackendOptions {
   kv?: KvOptions;
 }
 
-type Scratch = Record<'x' | 'xn' | 'q' | 'kn' | 'vn' | 'att' | 'o' | 'g' | 'u' | 'scores' | 'tok' | 'rope', GPUBuffer>;
+type Scratch = Record<'x' | 'xn' | 'q' | 'kn' | 'vn' | 'att' | 'o' | 'g' | 'u' | 'scores' | 'tok', GPUBuffer>;
 type Step = Promise<PreparedDispatch | PreparedDispatch[]>;
 
 export class GpuBackend implements Backend {
@@ -35,6 +36,8 @@ export class GpuBackend implements Backend {
   readonly kvLayout: KvLayout;
   private readonly kv: GpuKvCache;
   private readonly s: Scratch;
+  /** RoPE (cos, sin) tables by base: one, or two for gemma3 (its local layers' own base). */
+  private readonly ropeTables = new Map<string, GPUBuffer>();
   private logits: GPUBuffer | undefined;
   private disposed = false;
 
@@ -59,8 +62,13 @@ export class GpuBackend implements Backend {
       u: f(B * c.nFf, 'u'),
       scores: f(B * c.nHead * c.nCtx, 'scores'),
       tok: f(B, 'tokens'),
-      rope: rt.pool.upload(ropeTable(c.nCtx, c.ropeDim, c.ropeBase, c.ropeScale), 'scratch', 'rope'),
     };
+    for (let l = opts.layerRange[0]; l < opts.layerRange[1]; l++) {
+      const { base, scale: sc } = ropeParams(c, l);
+      if (this.ropeTables.has(`${base}/${sc}`)) continue;
+      const table = ropeTable(c.nCtx, c.ropeDim, base, sc, weights.ropeFactors, c.family.ropeAttnFactor);
+      this.ropeTables.set(`${base}/${sc}`, rt.pool.upload(table, 'scratch', `rope.${base}`));
+    }
     this.kvLayout = resolveKvLayout(opts.kv, c);
     this.kv = new GpuKvCache(rt, this.kvLayout, opts.layerRange);
   }
@@ -98,7 +106,8 @@ export class GpuBackend implements Backend {
     const ids = Uint32Array.from(tokens as ArrayLike<number>);
     for (const t of ids) if (t >= w.rows) throw new RangeError(`token id ${t} is outside the vocabulary (${w.rows})`);
     this.rt.device.queue.writeBuffer(this.s.tok, 0, ids);
-    return [prepareGetRows(this.rt, w, this.s.tok, this.s.x, ids.length)];
+    const e = this.config.family.embedScale;
+    return [prepareGetRows(this.rt, w, this.s.tok, this.s.x, ids.length), ...(e !== 1 ? [scale(this.rt, this.s.x, ids.length * this.config.nEmbd, e)] : [])];
   }
 
   private layerSteps(l: number, nTok: number, pos: number): Step[] {
@@ -107,19 +116,30 @@ export class GpuBackend implements Backend {
     if (!L) throw new RangeError(`layer ${l} is not held by this backend (range ${this.layerRange.join('..')})`);
     const rt = this.rt;
     const s = this.s;
+    const f = c.family;
+    const qD = c.nHead * c.headDimK;
     const kvK = c.nHeadKv * c.headDimK;
     const kvV = c.nHeadKv * c.headDimV;
-    const ropeArgs = { rows: nTok, pos0: pos, table: s.rope, ropeDim: c.ropeDim };
+    const rp = ropeParams(c, l);
+    const table = this.ropeTables.get(`${rp.base}/${rp.scale}`)!;
+    const ropeArgs = { rows: nTok, pos0: pos, table, ropeDim: c.ropeDim, neox: f.ropeNeox };
     // q0 first: store() advances the layer's quantized count for the next batch.
     const q0 = this.kv.q0(l, pos);
     const rot = this.kvLayout.rotate;
     const rotate = (x: GPUBuffer, nHead: number, headDim: number): Step[] => (rot ? [prepareRotate(rt, x, { rows: nTok, nHead, headDim })] : []);
+    const opt = (b: GPUBuffer | undefined, step: (b: GPUBuffer) => Step): Step[] => (b ? [step(b)] : []);
+    const nE = nTok * c.nEmbd;
     return [
       rmsnorm(rt, s.x, L.attnNorm, s.xn, nTok, c.nEmbd, c.normEps),
       this.mm(L.q, s.xn, s.q, nTok),
       // The batch's K and V stay in f32 scratch for its own attention, then go to the cache.
       this.mm(L.k, s.xn, s.kn, nTok, { yStride: kvK }),
       this.mm(L.v, s.xn, s.vn, nTok, { yStride: kvV }),
+      ...opt(L.qBias, (b) => addBias(rt, s.q, b, nTok * qD, qD)),
+      ...opt(L.kBias, (b) => addBias(rt, s.kn, b, nTok * kvK, kvK)),
+      ...opt(L.vBias, (b) => addBias(rt, s.vn, b, nTok * kvV, kvV)),
+      ...opt(L.qNorm, (b) => rmsnormInPlace(rt, s.q, b, nTok * c.nHead, c.headDimK, c.normEps)),
+      ...opt(L.kNorm, (b) => rmsnormInPlace(rt, s.kn, b, nTok * c.nHeadKv, c.headDimK, c.normEps)),
       rope(rt, s.q, { ...ropeArgs, nHead: c.nHead, headDim: c.headDimK }),
       rope(rt, s.kn, { ...ropeArgs, nHead: c.nHeadKv, headDim: c.headDimK }),
       ...rotate(s.q, c.nHead, c.headDimK),
@@ -134,18 +154,23 @@ export class GpuBackend implements Backend {
         pos0: pos,
         q0,
         scoreRow: c.nCtx,
-        scale: 1 / Math.sqrt(c.headDimK),
+        scale: f.attnScale,
+        softcap: f.attnSoftcap,
+        window: layerWindow(c, l),
       }),
       this.kv.store(l, pos, nTok, s.kn, s.vn),
       ...rotate(s.att, c.nHead, c.headDimV),
       this.mm(L.o, s.att, s.o, nTok),
-      add(rt, s.x, s.o, nTok * c.nEmbd),
+      ...opt(L.oBias, (b) => addBias(rt, s.o, b, nE, c.nEmbd)),
+      ...opt(L.postAttnNorm, (b) => rmsnormInPlace(rt, s.o, b, nTok, c.nEmbd, c.normEps)),
+      add(rt, s.x, s.o, nE),
       rmsnorm(rt, s.x, L.ffnNorm, s.xn, nTok, c.nEmbd, c.normEps),
       this.mm(L.gate, s.xn, s.g, nTok),
       this.mm(L.up, s.xn, s.u, nTok),
-      siluMul(rt, s.g, s.u, nTok * c.nFf),
+      (f.ffnAct === 'gelu' ? geluMul : siluMul)(rt, s.g, s.u, nTok * c.nFf),
       this.mm(L.down, s.g, s.o, nTok),
-      add(rt, s.x, s.o, nTok * c.nEmbd),
+      ...opt(L.postFfnNorm, (b) => rmsnormInPlace(rt, s.o, b, nTok, c.nEmbd, c.normEps)),
+      add(rt, s.x, s.o, nE),
     ];
   }
 
@@ -158,9 +183,13 @@ export class GpuBackend implements Backend {
       if (this.logits) this.rt.pool.release(this.logits);
       this.logits = this.rt.pool.acquire(need, 'io', 'logits');
     }
+    const n = rows * c.nVocab;
+    const cap = c.family.finalSoftcap;
     return [
       rmsnorm(this.rt, this.s.x, this.w.outputNorm, this.s.xn, rows, c.nEmbd, c.normEps, all ? 0 : (nTok - 1) * c.nEmbd),
       this.mm(this.w.output, this.s.xn, this.logits, rows),
+      ...(this.w.outputBias ? [addBias(this.rt, this.logits, this.w.outputBias, n, c.nVocab)] : []),
+      ...(cap > 0 ? [softcap(this.rt, this.logits, n, cap)] : []),
     ];
   }
 
@@ -247,12 +276,8 @@ export class GpuBackend implements Backend {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    const bufs = new Set<GPUBuffer>([...Object.values(this.s), ...this.kv.buffers()]);
+    const bufs = new Set<GPUBuffer>([...Object.values(this.s), ...this.ropeTables.values(), ...this.kv.buffers(), ...weightBuffers(this.w)]);
     if (this.logits) bufs.add(this.logits);
-    const w = this.w;
-    const mats = [w.embed, w.output, ...[...w.layers.values()].flatMap((L) => [L.q, L.k, L.v, L.o, L.gate, L.up, L.down])];
-    for (const m of mats) for (const c of m?.chunks ?? []) bufs.add(c.buffer);
-    for (const b of [w.outputNorm, ...[...w.layers.values()].flatMap((L) => [L.attnNorm, L.ffnNorm])]) if (b) bufs.add(b);
     for (const b of bufs) this.rt.pool.destroy(b);
   }
 }

@@ -15,8 +15,9 @@ const OPS: UniformLayout = [
   ['n_head', 'u32'],
   ['head_dim', 'u32'],
   ['pos0', 'u32'],
+  ['alpha', 'f32'],
 ];
-const OPS_ZERO = { rows: 0, n: 0, in_offset: 0, in_stride: 0, eps: 0, rope_dim: 0, n_head: 0, head_dim: 0, pos0: 0 };
+const OPS_ZERO = { rows: 0, n: 0, in_offset: 0, in_stride: 0, eps: 0, rope_dim: 0, n_head: 0, head_dim: 0, pos0: 0, alpha: 0 };
 
 const WG = 64;
 
@@ -35,15 +36,25 @@ export function rmsnorm(rt: GpuRuntime, x: GPUBuffer, w: GPUBuffer, out: GPUBuff
   return op(rt, 'rmsnorm', [x, w, out], { rows, n, in_offset: inOffset, in_stride: n, eps }, rows);
 }
 
-/** (cos, sin) for every position < nCtx and pair j < ropeDim/2, in float64 then rounded to f32. */
-export function ropeTable(nCtx: number, ropeDim: number, base: number, freqScale: number): Float32Array {
+/** rows of n, in place: x[r] = w * x[r] / rms(x[r]) (per-head q/k norms; gemma's post norms). */
+export function rmsnormInPlace(rt: GpuRuntime, x: GPUBuffer, w: GPUBuffer, rows: number, n: number, eps: number): Promise<PreparedDispatch> {
+  return op(rt, 'rmsnorm_inplace', [x, w, undefined], { rows, n, eps }, rows);
+}
+
+/**
+ * (cos, sin) for every position < nCtx and pair j < ropeDim/2, in float64 then rounded to f32;
+ * angles divided by the frequency factors (rope_freqs, LongRoPE) and cos/sin times `mscale`
+ * (LongRoPE's attn_factor), as the CPU backend's table (src/engine/cpu/math.ts).
+ */
+export function ropeTable(nCtx: number, ropeDim: number, base: number, freqScale: number, factors?: Float32Array, mscale = 1): Float32Array {
   const half = ropeDim / 2;
   const out = new Float32Array(nCtx * half * 2);
-  for (let p = 0; p < nCtx; p++) {
-    for (let j = 0; j < half; j++) {
-      const theta = p * freqScale * Math.pow(base, (-2 * j) / ropeDim);
-      out[(p * half + j) * 2] = Math.cos(theta);
-      out[(p * half + j) * 2 + 1] = Math.sin(theta);
+  for (let j = 0; j < half; j++) {
+    const inv = Math.pow(base, (-2 * j) / ropeDim) / (factors ? factors[j]! : 1);
+    for (let p = 0; p < nCtx; p++) {
+      const theta = p * freqScale * inv;
+      out[(p * half + j) * 2] = Math.cos(theta) * mscale;
+      out[(p * half + j) * 2 + 1] = Math.sin(theta) * mscale;
     }
   }
   return out;
@@ -62,11 +73,11 @@ export interface RopeArgs {
   stride?: number;
 }
 
-export function rope(rt: GpuRuntime, x: GPUBuffer, a: RopeArgs): Promise<PreparedDispatch> {
+export function rope(rt: GpuRuntime, x: GPUBuffer, a: RopeArgs & { neox?: boolean }): Promise<PreparedDispatch> {
   const pairs = a.rows * a.nHead * (a.ropeDim / 2);
   return op(
     rt,
-    'rope',
+    a.neox ? 'rope_neox' : 'rope',
     [x, a.table, undefined],
     {
       rows: a.rows,
@@ -87,4 +98,22 @@ export function siluMul(rt: GpuRuntime, g: GPUBuffer, u: GPUBuffer, n: number): 
 
 export function add(rt: GpuRuntime, a: GPUBuffer, b: GPUBuffer, n: number): Promise<PreparedDispatch> {
   return op(rt, 'add', [a, b, undefined], { n }, Math.ceil(n / WG));
+}
+
+export function geluMul(rt: GpuRuntime, g: GPUBuffer, u: GPUBuffer, n: number): Promise<PreparedDispatch> {
+  return op(rt, 'gelu_mul', [g, u, undefined], { n }, Math.ceil(n / WG));
+}
+
+/** x[r][i] += b[i] for rows of `cols` (n floats in all). */
+export function addBias(rt: GpuRuntime, x: GPUBuffer, b: GPUBuffer, n: number, cols: number): Promise<PreparedDispatch> {
+  return op(rt, 'add_bias', [x, b, undefined], { n, in_stride: cols }, Math.ceil(n / WG));
+}
+
+export function scale(rt: GpuRuntime, x: GPUBuffer, n: number, alpha: number): Promise<PreparedDispatch> {
+  return op(rt, 'scale', [x, undefined, undefined], { n, alpha }, Math.ceil(n / WG));
+}
+
+/** x = tanh(x / cap) * cap. */
+export function softcap(rt: GpuRuntime, x: GPUBuffer, n: number, cap: number): Promise<PreparedDispatch> {
+  return op(rt, 'softcap', [x, undefined, undefined], { n, alpha: cap }, Math.ceil(n / WG));
 }

@@ -1,4 +1,4 @@
-// Upload a llama model's tensors to the GPU, one tensor (or binding chunk) at a time, straight from
+// Upload a model's tensors to the GPU, one tensor (or binding chunk) at a time, straight from
 // a RangeSource: the JS heap holds at most one chunk, never the file. Matrices stay in their GGUF
 // block layout; types without a GPU kernel (e.g. Q5_K) are dequantized on the CPU to F32 once.
 import type { GgufFile, GgufTensorInfo } from '../../formats/gguf-types.ts';
@@ -8,23 +8,36 @@ import { GPU_BLOCK_TYPES, uploadQuantTensor, type QuantTensor } from '../../gpu/
 import { dequantize } from '../../quant/dequantize.ts';
 import type { LlamaConfig } from '../backend.ts';
 import { ModelTensorError } from '../errors.ts';
+import { ropeFactorTensor } from '../family.ts';
 
 export interface LayerWeights {
   attnNorm: GPUBuffer;
   q: QuantTensor;
   k: QuantTensor;
   v: QuantTensor;
+  /** q/k/v biases (qwen2), per-head q/k norms (qwen3, gemma3), output bias, post norms (gemma). */
+  qBias?: GPUBuffer;
+  kBias?: GPUBuffer;
+  vBias?: GPUBuffer;
+  qNorm?: GPUBuffer;
+  kNorm?: GPUBuffer;
   o: QuantTensor;
+  oBias?: GPUBuffer;
+  postAttnNorm?: GPUBuffer;
   ffnNorm: GPUBuffer;
   gate: QuantTensor;
   up: QuantTensor;
   down: QuantTensor;
+  postFfnNorm?: GPUBuffer;
 }
 
 export interface ModelWeights {
   embed?: QuantTensor;
   outputNorm?: GPUBuffer;
   output?: QuantTensor;
+  outputBias?: GPUBuffer;
+  /** RoPE frequency factors in use (rope_freqs or LongRoPE's long/short), folded into the tables on the CPU. */
+  ropeFactors?: Float32Array;
   layers: Map<number, LayerWeights>;
   /** Tensors that had no GPU kernel for their type and were widened to F32. */
   widened: string[];
@@ -45,51 +58,100 @@ function tensor(file: GgufFile, name: string): GgufTensorInfo {
   return t;
 }
 
-async function matrix(rt: GpuRuntime, src: RangeSource, t: GgufTensorInfo, widened: string[], o: LoadOptions): Promise<QuantTensor> {
+/** Rows [row0, row0 + rows) of a matrix: fused tensors (attn_qkv, phi3's ffn_up) load as their parts. */
+interface RowRange {
+  row0: number;
+  rows: number;
+}
+
+async function matrix(rt: GpuRuntime, src: RangeSource, t: GgufTensorInfo, widened: string[], o: LoadOptions, part?: RowRange): Promise<QuantTensor> {
   o.signal?.throwIfAborted();
-  const [cols, rows] = [t.shape[0], t.shape[1] ?? 1];
-  o.onTensor?.(t.name, t.byteSize);
+  const cols = t.shape[0];
+  const allRows = t.shape[1] ?? 1;
+  const rowBytes = t.byteSize / allRows;
+  const { row0, rows } = part ?? { row0: 0, rows: allRows };
+  const base = t.absoluteOffset + row0 * rowBytes;
+  const label = part ? `${t.name}[${row0}..${row0 + rows})` : t.name;
+  o.onTensor?.(label, rows * rowBytes);
   if (t.type in GPU_BLOCK_TYPES && (t.type > 1 || cols % 4 === 0)) {
-    return uploadQuantTensor(rt, t.type, rows, cols, (off, len) => src.read(t.absoluteOffset + off, len), {
-      label: t.name,
-      maxBindingBytes: o.maxBindingBytes,
-    });
+    return uploadQuantTensor(rt, t.type, rows, cols, (off, len) => src.read(base + off, len), { label, maxBindingBytes: o.maxBindingBytes });
   }
   // No GPU kernel for this type: dequantize on the CPU (throws a typed error for unknown types).
-  widened.push(`${t.name} (${t.typeName})`);
-  const f = dequantize(t.type, await src.read(t.absoluteOffset, t.byteSize), rows * cols);
-  return uploadQuantTensor(rt, 0, rows, cols, (off, len) => new Uint8Array(f.buffer, off, len), { label: t.name, maxBindingBytes: o.maxBindingBytes });
+  widened.push(`${label} (${t.typeName})`);
+  const f = dequantize(t.type, await src.read(base, rows * rowBytes), rows * cols);
+  return uploadQuantTensor(rt, 0, rows, cols, (off, len) => new Uint8Array(f.buffer, off, len), { label, maxBindingBytes: o.maxBindingBytes });
+}
+
+async function floats(src: RangeSource, t: GgufTensorInfo): Promise<Float32Array> {
+  return dequantize(t.type, await src.read(t.absoluteOffset, t.byteSize), t.nElements);
 }
 
 async function vector(rt: GpuRuntime, src: RangeSource, t: GgufTensorInfo): Promise<GPUBuffer> {
-  const n = t.nElements;
-  const f = dequantize(t.type, await src.read(t.absoluteOffset, t.byteSize), n);
-  return rt.pool.upload(f, 'weights', t.name);
+  return rt.pool.upload(await floats(src, t), 'weights', t.name);
+}
+
+async function loadLayer(rt: GpuRuntime, file: GgufFile, src: RangeSource, cfg: LlamaConfig, i: number, widened: string[], o: LoadOptions): Promise<LayerWeights> {
+  const f = cfg.family;
+  const n = (s: string) => tensor(file, `blk.${i}.${s.includes('.') ? s : `${s}.weight`}`);
+  const vec = (s: string) => vector(rt, src, n(s));
+  const opt = (on: boolean, s: string) => (on ? vec(s) : Promise.resolve(undefined));
+  const mat = (s: string, part?: RowRange) => matrix(rt, src, n(s), widened, o, part);
+  const qRows = cfg.nHead * cfg.headDimK;
+  const kRows = cfg.nHeadKv * cfg.headDimK;
+  const vRows = cfg.nHeadKv * cfg.headDimV;
+  const attnNorm = await vec('attn_norm');
+  const [q, k, v] = f.fusedQkv
+    ? [await mat('attn_qkv', { row0: 0, rows: qRows }), await mat('attn_qkv', { row0: qRows, rows: kRows }), await mat('attn_qkv', { row0: qRows + kRows, rows: vRows })]
+    : [await mat('attn_q'), await mat('attn_k'), await mat('attn_v')];
+  const L: LayerWeights = {
+    attnNorm, q, k, v,
+    qBias: await opt(f.qkvBias, 'attn_q.bias'),
+    kBias: await opt(f.qkvBias, 'attn_k.bias'),
+    vBias: await opt(f.qkvBias, 'attn_v.bias'),
+    qNorm: await opt(f.qkNorm, 'attn_q_norm'),
+    kNorm: await opt(f.qkNorm, 'attn_k_norm'),
+    o: await mat('attn_output'),
+    oBias: await opt(f.oBias, 'attn_output.bias'),
+    postAttnNorm: await opt(f.postNorms, 'post_attention_norm'),
+    ffnNorm: await vec('ffn_norm'),
+    // phi3's ffn_up holds the gate rows first, then the up rows.
+    gate: f.fusedGateUp ? await mat('ffn_up', { row0: 0, rows: cfg.nFf }) : await mat('ffn_gate'),
+    up: f.fusedGateUp ? await mat('ffn_up', { row0: cfg.nFf, rows: cfg.nFf }) : await mat('ffn_up'),
+    down: await mat('ffn_down'),
+    postFfnNorm: await opt(f.postNorms, 'post_ffw_norm'),
+  };
+  return L;
 }
 
 export async function loadWeights(rt: GpuRuntime, file: GgufFile, src: RangeSource, cfg: LlamaConfig, o: LoadOptions): Promise<ModelWeights> {
   const widened: string[] = [];
   const w: ModelWeights = { layers: new Map(), widened };
   if (o.embedding) w.embed = await matrix(rt, src, tensor(file, 'token_embd.weight'), widened, o);
-  for (let i = o.layerRange[0]; i < o.layerRange[1]; i++) {
-    const n = (s: string) => tensor(file, `blk.${i}.${s}.weight`);
-    w.layers.set(i, {
-      attnNorm: await vector(rt, src, n('attn_norm')),
-      q: await matrix(rt, src, n('attn_q'), widened, o),
-      k: await matrix(rt, src, n('attn_k'), widened, o),
-      v: await matrix(rt, src, n('attn_v'), widened, o),
-      o: await matrix(rt, src, n('attn_output'), widened, o),
-      ffnNorm: await vector(rt, src, n('ffn_norm')),
-      gate: await matrix(rt, src, n('ffn_gate'), widened, o),
-      up: await matrix(rt, src, n('ffn_up'), widened, o),
-      down: await matrix(rt, src, n('ffn_down'), widened, o),
-    });
-  }
+  const factors = ropeFactorTensor(cfg);
+  if (factors && o.layerRange[1] > o.layerRange[0]) w.ropeFactors = await floats(src, tensor(file, factors));
+  for (let i = o.layerRange[0]; i < o.layerRange[1]; i++) w.layers.set(i, await loadLayer(rt, file, src, cfg, i, widened, o));
   if (o.head) {
     w.outputNorm = await vector(rt, src, tensor(file, 'output_norm.weight'));
     const out = cfg.tiedOutput ? 'token_embd.weight' : 'output.weight';
     // Tied head: reuse the embedding upload when this participant already holds it.
     w.output = cfg.tiedOutput && w.embed ? w.embed : await matrix(rt, src, tensor(file, out), widened, o);
+    if (cfg.family.outputBias) w.outputBias = await vector(rt, src, tensor(file, 'output.bias'));
   }
   return w;
+}
+
+/** Every GPU buffer the weights hold (for dispose). */
+export function weightBuffers(w: ModelWeights): GPUBuffer[] {
+  const out: GPUBuffer[] = [];
+  for (const m of [w.embed, w.output]) for (const c of m?.chunks ?? []) out.push(c.buffer);
+  if (w.outputNorm) out.push(w.outputNorm);
+  if (w.outputBias) out.push(w.outputBias);
+  for (const L of w.layers.values()) {
+    for (const v of Object.values(L) as (GPUBuffer | QuantTensor | undefined)[]) {
+      if (!v) continue;
+      if ('chunks' in v) for (const c of v.chunks) out.push(c.buffer);
+      else out.push(v);
+    }
+  }
+  return out;
 }

@@ -15,6 +15,24 @@ export interface AttnShape {
   headDimV: number;
 }
 
+/** Per-layer attention options: q·k multiplier, tanh soft-cap (0: none), sliding window (0: none). */
+export interface AttnOptions {
+  scale?: number;
+  softcap?: number;
+  window?: number;
+}
+
+/** The score of one q·k product after scaling and soft-capping. */
+export function attnScore(dot: number, scale: number, softcap: number): number {
+  const s = dot * scale;
+  return softcap > 0 ? Math.tanh(s / softcap) * softcap : s;
+}
+
+/** First visible position of a query at position n - 1: the window holds the last `window` positions. */
+export function attnFirst(n: number, window: number): number {
+  return window > 0 ? Math.max(0, n - window) : 0;
+}
+
 export class KvLayerRef {
   readonly layout: KvLayout;
   readonly k: Uint32Array;
@@ -102,7 +120,9 @@ function writeRing(L: KvLayout, s: KvSide, words: Uint32Array, p: number, row: F
  * Causal GQA attention of a batch at pos0 over the cache (positions < pos0, as stored) and the
  * batch's own f32 rows; float64 sums. Call before `store` for the same batch, as the GPU does.
  */
-export function attentionRef(cache: KvLayerRef, q: Float32Array, kNew: Float32Array, vNew: Float32Array, nTok: number, pos0: number, s: AttnShape, scale = 1 / Math.sqrt(s.headDimK)): Float32Array {
+export function attentionRef(cache: KvLayerRef, q: Float32Array, kNew: Float32Array, vNew: Float32Array, nTok: number, pos0: number, s: AttnShape, o: AttnOptions = {}): Float32Array {
+  const scale = o.scale ?? 1 / Math.sqrt(s.headDimK);
+  const cap = o.softcap ?? 0;
   const { nHead, nHeadKv, headDimK: dk, headDimV: dv } = s;
   const q0 = cache.q0(pos0);
   const kAll = new Float32Array((pos0 + nTok) * nHeadKv * dk);
@@ -117,19 +137,20 @@ export function attentionRef(cache: KvLayerRef, q: Float32Array, kNew: Float32Ar
   const grp = nHead / nHeadKv;
   for (let t = 0; t < nTok; t++) {
     const n = pos0 + t + 1;
+    const lo = attnFirst(n, o.window ?? 0);
     for (let h = 0; h < nHead; h++) {
       const kvh = Math.floor(h / grp);
       let max = -Infinity;
-      for (let p = 0; p < n; p++) {
+      for (let p = lo; p < n; p++) {
         let d = 0;
         for (let i = 0; i < dk; i++) d += q[t * nHead * dk + h * dk + i]! * kAll[(p * nHeadKv + kvh) * dk + i]!;
-        scores[p] = d * scale;
+        scores[p] = attnScore(d, scale, cap);
         max = Math.max(max, scores[p]!);
       }
       let sum = 0;
-      for (let p = 0; p < n; p++) sum += scores[p] = Math.exp(scores[p]! - max);
+      for (let p = lo; p < n; p++) sum += scores[p] = Math.exp(scores[p]! - max);
       acc.fill(0);
-      for (let p = 0; p < n; p++) for (let i = 0; i < dv; i++) acc[i] = acc[i]! + scores[p]! * vAll[(p * nHeadKv + kvh) * dv + i]!;
+      for (let p = lo; p < n; p++) for (let i = 0; i < dv; i++) acc[i] = acc[i]! + scores[p]! * vAll[(p * nHeadKv + kvh) * dv + i]!;
       for (let i = 0; i < dv; i++) out[t * nHead * dv + h * dv + i] = acc[i]! / sum;
     }
   }

@@ -22,6 +22,7 @@ const ATTN: UniformLayout = [
   ['pos0', 'u32'], ['n_ctx', 'u32'], ['scale', 'f32'], ['q0', 'u32'], ['bits', 'u32'], ['ring_slots', 'u32'],
   ['k_dim', 'u32'], ['k_group', 'u32'], ['k_group_words', 'u32'], ['k_row_words', 'u32'], ['k_ring_off', 'u32'], ['k_ring_row_words', 'u32'],
   ['v_dim', 'u32'], ['v_group', 'u32'], ['v_group_words', 'u32'], ['v_row_words', 'u32'], ['v_ring_off', 'u32'], ['v_ring_row_words', 'u32'],
+  ['softcap', 'f32'], ['swa_window', 'u32'],
 ];
 
 const flags = (L: KvLayout) => (L.mode === 'f32' ? ['RING_F32'] : []);
@@ -87,9 +88,12 @@ export interface KvAttentionArgs {
   /** Length of each score scratch row (≥ pos0 + nTok). */
   scoreRow: number;
   scale: number;
+  /** tanh soft-cap of the scores (0: none) and sliding window (0: none): src/engine/kv/cache.ts AttnOptions. */
+  softcap?: number;
+  window?: number;
 }
 
-/** O = softmax(Q K^T · scale, causal) V; `scores` holds nTok·nHead·scoreRow floats. */
+/** O = softmax(softcap(Q K^T · scale), causal, windowed) V; `scores` holds nTok·nHead·scoreRow floats. */
 export async function prepareKvAttention(rt: GpuRuntime, L: KvLayout, bufs: { q: GPUBuffer; kc: GPUBuffer; vc: GPUBuffer; kn: GPUBuffer; vn: GPUBuffer; scores: GPUBuffer; o: GPUBuffer }, a: KvAttentionArgs): Promise<PreparedDispatch> {
   const pipeline = await rt.pipelines.get(attentionVariant(L));
   const side = (p: 'k' | 'v', s: KvSide) => ({
@@ -104,7 +108,7 @@ export async function prepareKvAttention(rt: GpuRuntime, L: KvLayout, bufs: { q:
       values: {
         n_tok: a.nTok, n_head: a.nHead, n_head_kv: a.nHeadKv, head_dim_k: a.headDimK, head_dim_v: a.headDimV,
         pos0: a.pos0, n_ctx: a.scoreRow, scale: a.scale, q0: a.q0, bits: L.quantized ? L.bits : 0, ring_slots: Math.max(1, L.ringSlots),
-        ...side('k', L.k), ...side('v', L.v),
+        ...side('k', L.k), ...side('v', L.v), softcap: a.softcap ?? 0, swa_window: a.window ?? 0,
       },
     },
     workgroups: a.nTok * a.nHead,

@@ -95,7 +95,7 @@ async function checkStore(rt: GpuRuntime, seed: number, opts: KvOptions, shape: 
   };
 }
 
-async function checkAttention(rt: GpuRuntime, seed: number, opts: KvOptions, nTok: number): Promise<CheckResult> {
+async function checkAttention(rt: GpuRuntime, seed: number, opts: KvOptions, nTok: number, ao: { softcap?: number; window?: number } = {}): Promise<CheckResult> {
   const next = rng(seed);
   const sh = { nHead: 4, nHeadKv: 2, headDimK: 16, headDimV: 8 };
   const L = resolveKvLayout(opts, { nCtx: 48, ...sh });
@@ -110,7 +110,9 @@ async function checkAttention(rt: GpuRuntime, seed: number, opts: KvOptions, nTo
   const q = normals(nTok * sh.nHead * sh.headDimK, next);
   const kNew = normals(nTok * L.k.dim, next, 2);
   const vNew = normals(nTok * L.v.dim, next);
-  const want = attentionRef(ref, q, kNew, vNew, nTok, pos, sh);
+  // Scores of ~N(0, 2·4) with scale 0.5: a soft-cap of 1.5 bends most of them.
+  const scale = ao.softcap ? 0.5 : 1 / Math.sqrt(sh.headDimK);
+  const want = attentionRef(ref, q, kNew, vNew, nTok, pos, sh, { scale, ...ao });
   const scoreRow = pos + nTok;
   const bufs = {
     q: rt.pool.upload(q, 'scratch', 'q'),
@@ -124,7 +126,7 @@ async function checkAttention(rt: GpuRuntime, seed: number, opts: KvOptions, nTo
   try {
     poison(rt, bufs.o);
     poison(rt, bufs.scores);
-    await runOnce(rt, await prepareKvAttention(rt, L, bufs, { ...sh, nTok, pos0: pos, q0, scoreRow, scale: 1 / Math.sqrt(sh.headDimK) }));
+    await runOnce(rt, await prepareKvAttention(rt, L, bufs, { ...sh, nTok, pos0: pos, q0, scoreRow, scale, ...ao }));
     const got = new Float32Array(await rt.read(bufs.o, want.byteLength));
     // Outputs are convex combinations of V rows: the f32 error is relative to the largest |v|.
     let vmax = 0;
@@ -133,7 +135,7 @@ async function checkAttention(rt: GpuRuntime, seed: number, opts: KvOptions, nTo
     for (let i = 0; i < want.length; i++) worst = Math.max(worst, Number.isFinite(got[i]!) ? Math.abs(got[i]! - want[i]!) / vmax : Infinity);
     return {
       kernel: 'attention',
-      variant: `${pipelineKey(attentionVariant(L))} ${L.mode} g${L.k.group}/${L.v.group} w${L.window}`,
+      variant: `${pipelineKey(attentionVariant(L))} ${L.mode} g${L.k.group}/${L.v.group} w${L.window}${ao.softcap ? ` softcap ${ao.softcap}` : ''}${ao.window ? ` swa ${ao.window}` : ''}`,
       shape: `${nTok} tok at pos ${pos} (q0 ${q0}), heads ${sh.nHead}/${sh.nHeadKv}, dims ${sh.headDimK}/${sh.headDimV}`,
       seed,
       ok: worst <= 3e-5,
@@ -189,6 +191,11 @@ export async function runKvChecks(rt: GpuRuntime, seed: number): Promise<CheckRe
     for (const nTok of [1, 5]) out.push(await checkAttention(rt, s++, c, nTok));
   }
   out.push(await checkAttention(rt, s++, { mode: 'f32' }, 3));
+  // Family options: gemma2's soft-cap, a sliding window shorter than the context (reaching into
+  // the quantized rows and the ring), both at once.
+  out.push(await checkAttention(rt, s++, { mode: 'f16' }, 3, { softcap: 1.5 }));
+  out.push(await checkAttention(rt, s++, { mode: 'q8', group: 16, window: 6 }, 5, { window: 11 }));
+  out.push(await checkAttention(rt, s++, { mode: 'q4', group: 8, window: 6 }, 1, { window: 4, softcap: 2 }));
   out.push(await checkRotate(rt, s++, 5, 3, 64));
   out.push(await checkRotate(rt, s++, 2, 8, 8));
   return out;
