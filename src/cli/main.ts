@@ -5,8 +5,12 @@ import { fileURLToPath } from 'node:url';
 
 export interface Command {
   summary: string;
+  /** The usage line(s); main answers `--help` / `-h` with it. Commands without one handle --help themselves. */
+  usage?: string;
   run(args: string[]): Promise<number>;
 }
+
+const HELP = new Set(['--help', '-h']);
 
 const commandsDir = fileURLToPath(new URL('./commands/', import.meta.url));
 
@@ -40,5 +44,10 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const mod = (await import(href)) as Command;
+  // Answered here, before the command parses flags or checks required ones (`generate --help` must not be an error).
+  if (mod.usage !== undefined && rest.some((a) => HELP.has(a))) {
+    console.log(`usage: ${mod.usage}\n\n${mod.summary}`);
+    return 0;
+  }
   return mod.run(rest);
 }

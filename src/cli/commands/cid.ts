@@ -6,7 +6,7 @@ import { computeCids } from '../../store/cid.ts';
 
 export const summary = 'print the Kubo-compatible CIDs of a file (JSON: cidv0, cidv1, cidv1RawLeaves)';
 
-const usage = 'tabshard cid FILE [--raw-leaves]';
+export const usage = 'tabshard cid FILE [--raw-leaves]';
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { 'raw-leaves': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, usage);

@@ -6,7 +6,7 @@ import { convertLlama2c, readLlama2cHeader } from '../../engine/llama2c.ts';
 
 export const summary = 'convert a llama2.c checkpoint + tokenizer.bin to a GGUF file (F32)';
 
-const usage = 'tabshard convert-llama2c MODEL.bin TOKENIZER.bin OUT.gguf [--name NAME]';
+export const usage = 'tabshard convert-llama2c MODEL.bin TOKENIZER.bin OUT.gguf [--name NAME]';
 
 export async function run(args: string[]): Promise<number> {
   const { positionals, values } = parse(args, { name: { type: 'string' } }, usage);

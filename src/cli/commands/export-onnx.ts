@@ -6,7 +6,7 @@ import type { WeightFormat } from '../../onnx/linear.ts';
 
 export const summary = 'export a llama GGUF as a transformers.js / onnxruntime-web model folder';
 
-const usage = 'tabshard export-onnx MODEL.gguf OUTDIR [--q4] [--q4-only]';
+export const usage = 'tabshard export-onnx MODEL.gguf OUTDIR [--q4] [--q4-only]';
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parse(

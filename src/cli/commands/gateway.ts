@@ -6,7 +6,7 @@ import type { GatewayFaults } from '../../store/gateway-faults.ts';
 
 export const summary = 'serve a block store over the IPFS trustless gateway protocol (raw + CAR)';
 
-const usage = `tabshard gateway [--port P] [--store DIR] [--host 127.0.0.1] [--static DIR]
+export const usage = `tabshard gateway [--port P] [--store DIR] [--host 127.0.0.1] [--static DIR]
     faults: [--corrupt-fraction F] [--corrupt-cid CID]... [--fail-first N] [--fail-fraction F]
             [--fail-status 503] [--stall-first N] [--stall-fraction F] [--close-first N]
             [--close-fraction F] [--delay MS] [--link MIB_PER_S] [--fault-seed S]

@@ -8,7 +8,7 @@ import { tokenizerFromGguf } from '../../engine/tokenizer/index.ts';
 
 export const summary = 'generate text from a GGUF model (file or NAME@VERSION in the local store)';
 
-const usage = 'tabshard generate --model FILE|NAME@VERSION --prompt TEXT [--max-tokens N] [--temperature T] [--top-k K] '
+export const usage = 'tabshard generate --model FILE|NAME@VERSION --prompt TEXT [--max-tokens N] [--temperature T] [--top-k K] '
   + '[--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--stop STR]... [--ctx N] [--backend webgpu|cpu] [--kv f16|q8|q4|q3|q2|f32] [--store DIR] [--json]';
 
 export function num(v: string | undefined, flag: string, int = false): number | undefined {
@@ -43,6 +43,7 @@ export async function run(args: string[]): Promise<number> {
   const model = await openModel(values.model, { storeDir: values.store, signal: ac.signal });
   try {
     const tokenizer = tokenizerFromGguf(model.file);
+    for (const w of tokenizer.warnings) process.stderr.write(`tabshard generate: warning: ${w}\n`);
     const backend = await createBackend(backendKind(values.backend), model.file, model.source, { signal: ac.signal, nCtx: num(values.ctx, 'ctx', true), kv: kvMode(values.kv) });
     try {
       const json = values.json ?? false;

@@ -8,7 +8,7 @@ import { dequantize } from '../../quant/dequantize.ts';
 
 export const summary = 'inspect a GGUF file (header, metadata, tensors) or dump one tensor as f32';
 
-const usage = 'tabshard gguf inspect FILE [--max-array N] | tabshard gguf dump FILE TENSOR --out OUT.f32';
+export const usage = 'tabshard gguf inspect FILE [--max-array N] | tabshard gguf dump FILE TENSOR --out OUT.f32';
 
 async function inspect(args: string[]): Promise<number> {
   const { positionals, values } = parse(args, { 'max-array': { type: 'string' } }, usage);

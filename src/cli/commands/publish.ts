@@ -8,7 +8,7 @@ import { publishDir } from '../../store/publish-dir.ts';
 
 export const summary = 'import a model file into the local store, write its CAR and registry entry';
 
-const usage = 'tabshard publish FILE|DIR --name NAME --version SEMVER [--tag T]... [--task T]... [--store DIR] [--cidv0]';
+export const usage = 'tabshard publish FILE|DIR --name NAME --version SEMVER [--tag T]... [--task T]... [--store DIR] [--cidv0]';
 
 function human(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

@@ -9,7 +9,7 @@ import { quantizeGguf } from '../../quant/quantize-gguf.ts';
 
 export const summary = 'quantize a GGUF model (q2_k, q3_k, q4_k, q6_k, q8_0) with the CPU reference quantizer';
 
-const usage = 'tabshard quantize IN.gguf OUT.gguf --type q2_k|q3_k|q4_k|q6_k|q8_0 [--verbose]';
+export const usage = 'tabshard quantize IN.gguf OUT.gguf --type q2_k|q3_k|q4_k|q6_k|q8_0 [--verbose]';
 
 export async function run(args: string[]): Promise<number> {
   const { positionals, values } = parse(args, { type: { type: 'string', short: 't' }, verbose: { type: 'boolean', short: 'v' } }, usage);

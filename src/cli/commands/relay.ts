@@ -8,7 +8,7 @@ import { startSignalRelay } from '../../shard/transports/signal-server.ts';
 
 export const summary = 'run the signaling relay for WebRTC shard rooms (WebSocket, or js-libp2p with --libp2p)';
 
-const usage = 'tabshard relay [--port 4180] [--host 127.0.0.1] [--libp2p] [--quiet]';
+export const usage = 'tabshard relay [--port 4180] [--host 127.0.0.1] [--libp2p] [--quiet]';
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parse(args, { port: { type: 'string' }, host: { type: 'string' }, libp2p: { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, usage);
