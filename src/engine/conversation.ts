@@ -36,6 +36,8 @@ export interface ConversationOptions {
   /** Messages to start from (after the system prompt, if one is given). */
   messages?: readonly ChatMessage[];
   format?: ChatFormatOptions;
+  /** What the backend's KV cache holds now (e.g. from an earlier conversation object); default none. */
+  cachedTokens?: readonly number[];
 }
 
 /** Lets timers, I/O and signals run (the CPU backend computes a token without ever leaving the microtask queue). */
@@ -74,7 +76,11 @@ export class Conversation {
     this.list = [];
     this.reset(o.system);
     this.list.push(...(o.messages ?? []).map((m) => ({ ...m })));
+    this.cached = [...(o.cachedTokens ?? [])];
   }
+
+  /** Tokens the backend's KV cache holds for this conversation (pass on as cachedTokens). */
+  get cachedTokens(): readonly number[] { return this.cached; }
 
   get messages(): readonly ChatMessage[] { return this.list; }
 

@@ -2,8 +2,8 @@
 // thread where workers cannot start), configured once, and one loaded model per spec. Widgets that
 // ask for the model already loaded (or loading) share that load; engine calls run one at a time, so
 // a widget asking for another model, or generating, never interleaves with another widget's call.
-import type { GenerateResult, TokenEvent } from '../engine/generate.ts';
-import type { EngineGenerateOptions, EngineLoadOptions, EngineModelInfo, EngineProgress } from '../workers/engine-api.ts';
+import type { TokenEvent } from '../engine/generate.ts';
+import type { EngineGenerateOptions, EngineGenerateResult, EngineLoadOptions, EngineModelInfo, EngineProgress } from '../workers/engine-api.ts';
 import { EngineClient } from '../workers/engine-client.ts';
 
 export type ModelRequest = Omit<EngineLoadOptions, 'callId'>;
@@ -78,7 +78,7 @@ export function generateShared(
   opts: Omit<EngineGenerateOptions, 'callId'>,
   onToken: (e: TokenEvent) => void,
   signal: AbortSignal,
-): Promise<GenerateResult> {
+): Promise<EngineGenerateResult> {
   const key = keyOf(req);
   return exclusive(async () => {
     if (engineKey !== key) {

@@ -2,13 +2,17 @@
 //   <tabshard-chat model="stories260k@1" max-tokens="40"></tabshard-chat>
 // Attributes: model (name@range, name@tag or a CID), gateways (comma-separated base URLs; default
 // the widget's own origin), registry (URL; default registry.json beside widget.js), kv, backend,
-// n-ctx, temperature, top-k, top-p, min-p, repeat-penalty, seed, max-tokens, prompt, lazy.
+// n-ctx, temperature, top-k, top-p, min-p, repeat-penalty, seed, max-tokens, prompt, lazy, system (a
+// system prompt). Multi-turn: each send() answers the whole conversation (the model's chat template,
+// the engine's KV cache reused across turns); the `conversation` property reads or sets it (the
+// messages after the system prompt); reset() starts over.
 // Events (bubbling, composed): progress, ready, token, done, error. Theme with --tabshard-* custom
 // properties (see styles) or ::part(…). Every widget on a page shares one engine and model.
 import { LitElement, html, nothing } from 'lit';
-import type { GenerateResult } from '../engine/generate.ts';
+import type { ChatMessage } from '../engine/tokenizer/chat.ts';
 import type { SamplingOptions } from '../engine/sampler.ts';
-import type { BackendChoice, EngineModelInfo, EngineProgress } from '../workers/engine-api.ts';
+import type { BackendChoice, EngineGenerateResult, EngineModelInfo, EngineProgress } from '../workers/engine-api.ts';
+import { renderAnswer } from '../ui/answer-text.ts';
 import { explain } from '../ui/format.ts';
 import { generateShared, loadShared, removeListener, sharedEngine, type ModelRequest } from './shared-engine.ts';
 import { widgetStyles } from './widget-styles.ts';
@@ -33,6 +37,8 @@ export class TabshardChat extends LitElement {
     backend: { type: String },
     maxTokens: { type: Number, attribute: 'max-tokens' },
     prompt: { type: String },
+    system: { type: String },
+    conversation: { attribute: false },
     lazy: { type: Boolean },
     info: { state: true },
     status: { state: true },
@@ -48,6 +54,9 @@ export class TabshardChat extends LitElement {
   declare backend: BackendChoice | undefined;
   declare maxTokens: number;
   declare prompt: string;
+  declare system: string | undefined;
+  /** The messages after the system prompt, oldest first (set it to continue a saved conversation). */
+  declare conversation: ChatMessage[];
   declare lazy: boolean;
   declare info: EngineModelInfo | undefined;
   declare status: string;
@@ -66,6 +75,7 @@ export class TabshardChat extends LitElement {
     this.model = '';
     this.maxTokens = 64;
     this.prompt = '';
+    this.conversation = [];
     this.lazy = false;
     this.status = 'idle';
     this.answer = '';
@@ -146,19 +156,30 @@ export class TabshardChat extends LitElement {
     }
   }
 
-  /** Ask the model; resolves with the whole result (tokens also arrive as `token` events). */
-  async send(prompt: string): Promise<GenerateResult> {
+  /** Forget the conversation (the system prompt stays). */
+  reset(): void {
+    this.abort?.abort();
+    this.conversation = [];
+    this.answer = '';
+  }
+
+  /** Ask the model (the next turn of the conversation); resolves with the whole result (tokens also arrive as `token` events). */
+  async send(prompt: string): Promise<EngineGenerateResult> {
     if (!this.info) await this.load();
     this.busy = true;
     this.error = undefined;
     this.answer = '';
     this.status = 'writing';
     this.abort = new AbortController();
+    const before = this.conversation;
+    const system: ChatMessage[] = this.system ? [{ role: 'system', content: this.system }] : [];
+    // Shown at once; the engine's answer (with any turns it dropped to fit) replaces it at the end.
+    this.conversation = [...before, { role: 'user', content: prompt }];
     let finished = false;
     try {
       const engine = await sharedEngine(this.registryUrl);
       const result = await generateShared(
-        engine, this.request, { prompt, maxTokens: this.maxTokens, sampling: this.sampling() },
+        engine, this.request, { messages: [...system, ...this.conversation], maxTokens: this.maxTokens, sampling: this.sampling() },
         (e) => {
           if (finished) return;
           this.answer += e.text;
@@ -168,15 +189,25 @@ export class TabshardChat extends LitElement {
       );
       finished = true;
       this.answer = result.text;
+      this.conversation = (result.messages ?? []).filter((m) => m.role !== 'system');
       this.status = 'ready';
       this.emit('done', result);
       return result;
     } catch (err) {
+      this.conversation = before;
       return this.fail(err);
     } finally {
       finished = true;
       this.busy = false;
     }
+  }
+
+  /** Earlier exchanges: everything before the last user message and the answer shown below it. */
+  private renderEarlier() {
+    const lastUser = this.conversation.findLastIndex((m) => m.role === 'user');
+    const earlier = this.conversation.slice(0, Math.max(0, lastUser));
+    if (earlier.length === 0) return nothing;
+    return html`<ol class="turns" part="turns" aria-label="Earlier messages">${earlier.map((m) => html`<li class=${m.role}>${m.role === 'user' ? m.content : renderAnswer(m.content)}</li>`)}</ol>`;
   }
 
   private submit(e: Event): void {
@@ -193,7 +224,8 @@ export class TabshardChat extends LitElement {
           <span class="status" data-testid="widget-status" data-status=${this.status}>${this.status}${this.info ? ` · ${this.info.backend}` : ''}</span>
         </div>
         ${this.fraction !== undefined ? html`<progress part="progress" max="1" .value=${this.fraction} aria-label="Loading model"></progress>` : nothing}
-        <div class="answer" part="answer" data-testid="widget-answer" role="log" aria-live="polite" aria-busy=${this.busy}>${this.answer}</div>
+        ${this.renderEarlier()}
+        <div class="answer" part="answer" data-testid="widget-answer" role="log" aria-live="polite" aria-busy=${this.busy}>${renderAnswer(this.answer)}</div>
         ${this.error ? html`<p class="error" role="alert" part="error">${this.error}</p>` : nothing}
         <!-- Not a <form>: a sandboxed frame without allow-forms never fires submit. -->
         <div class="form" role="group" aria-label="Ask">

@@ -15,6 +15,10 @@ export const widgetStyles = css`
   .status { color: var(--tabshard-muted, color-mix(in srgb, CanvasText 70%, Canvas)); }
   progress { width: 100%; height: 0.6rem; accent-color: var(--tabshard-accent, #1558c0); }
   .answer { white-space: pre-wrap; min-height: 3rem; overflow-wrap: anywhere; line-height: 1.45; }
+  pre.code { font-family: var(--tabshard-mono, ui-monospace, monospace); white-space: pre; overflow-x: auto; margin: 0.4rem 0; padding: 0.4rem 0.5rem; border-radius: 6px; background: color-mix(in srgb, CanvasText 7%, Canvas); }
+  ol.turns { list-style: none; margin: 0; padding: 0; display: grid; gap: 0.35rem; max-height: var(--tabshard-history-height, 16rem); overflow-y: auto; }
+  ol.turns li { white-space: pre-wrap; overflow-wrap: anywhere; }
+  ol.turns li.user { font-weight: 600; }
   .error { color: var(--tabshard-error, #b00020); margin: 0; }
   .form { display: flex; gap: 0.5rem; align-items: flex-end; }
   textarea { flex: 1; font: inherit; color: inherit; background: transparent; border: 1px solid var(--tabshard-border, color-mix(in srgb, CanvasText 30%, Canvas)); border-radius: 6px; padding: 0.35rem 0.5rem; resize: vertical; min-width: 0; }

@@ -2,7 +2,9 @@
 // to one worker that owns the store, the GPU device and the loaded model.
 import type { CapabilityReport } from '../gpu/capabilities.ts';
 import type { LlamaConfig, MemoryReport } from '../engine/backend.ts';
+import type { ChatFormatName } from '../engine/chat/prompt.ts';
 import type { GenerateResult, TokenEvent } from '../engine/generate.ts';
+import type { ChatMessage } from '../engine/tokenizer/chat.ts';
 import type { SamplingOptions } from '../engine/sampler.ts';
 import type { LoadProgress } from '../store/load-progress.ts';
 
@@ -48,11 +50,27 @@ export interface EngineModelInfo {
 }
 
 export interface EngineGenerateOptions {
-  prompt: string;
+  /** Raw text to continue (encoded as is). Give this or `messages`. */
+  prompt?: string;
+  /**
+   * A conversation to answer (its last message is the user's): rendered with the model's chat
+   * template; the KV cache of the previous call is reused for the common prefix.
+   */
+  messages?: ChatMessage[];
   maxTokens?: number;
   sampling?: SamplingOptions;
   stop?: string[];
   callId?: string;
+}
+
+/** With `messages`: the turn's chat fields too (see TurnResult). */
+export interface EngineGenerateResult extends GenerateResult {
+  /** The conversation after this turn: oldest turns dropped to fit, the answer (even a stopped one) appended. */
+  messages?: ChatMessage[];
+  format?: ChatFormatName;
+  templateError?: string;
+  prefilledTokens?: number;
+  dropped?: ChatMessage[];
 }
 
 export interface EngineWorkerApi {
@@ -60,7 +78,7 @@ export interface EngineWorkerApi {
   caps(): Promise<CapabilityReport>;
   load(opts: EngineLoadOptions, onProgress?: (e: EngineProgress) => void): Promise<EngineModelInfo>;
   info(): Promise<EngineModelInfo | undefined>;
-  generate(opts: EngineGenerateOptions, onToken?: (e: TokenEvent) => void): Promise<GenerateResult>;
+  generate(opts: EngineGenerateOptions, onToken?: (e: TokenEvent) => void): Promise<EngineGenerateResult>;
   abort(callId: string): Promise<void>;
   unload(): Promise<void>;
 }

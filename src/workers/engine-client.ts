@@ -1,8 +1,8 @@
 // The page's side of the engine worker: AbortSignals become abort(callId) messages and callbacks
 // become comlink proxies. One client (one worker, one loaded model) can serve many components.
 import { expose, proxy, wrap, type Remote } from 'comlink';
-import type { GenerateResult, TokenEvent } from '../engine/generate.ts';
-import type { EngineConfig, EngineGenerateOptions, EngineLoadOptions, EngineModelInfo, EngineProgress, EngineWorkerApi } from './engine-api.ts';
+import type { TokenEvent } from '../engine/generate.ts';
+import type { EngineConfig, EngineGenerateOptions, EngineGenerateResult, EngineLoadOptions, EngineModelInfo, EngineProgress, EngineWorkerApi } from './engine-api.ts';
 import { installWireHandlers } from './wire.ts';
 
 let nextId = 0;
@@ -63,7 +63,7 @@ export class EngineClient {
     return this.call(signal, (callId) => this.api.load({ ...opts, callId }, onProgress ? proxy(onProgress) : undefined));
   }
 
-  generate(opts: Omit<EngineGenerateOptions, 'callId'>, onToken?: (e: TokenEvent) => void, signal?: AbortSignal): Promise<GenerateResult> {
+  generate(opts: Omit<EngineGenerateOptions, 'callId'>, onToken?: (e: TokenEvent) => void, signal?: AbortSignal): Promise<EngineGenerateResult> {
     return this.call(signal, (callId) => this.api.generate({ ...opts, callId }, onToken ? proxy(onToken) : undefined));
   }
 

@@ -8,7 +8,8 @@ import { GpuRuntime } from '../gpu/runtime.ts';
 import type { Backend } from '../engine/backend.ts';
 import { createCpuBackend } from '../engine/cpu/index.ts';
 import { createGpuBackend } from '../engine/gpu/index.ts';
-import { generate, type GenerateResult, type TokenEvent } from '../engine/generate.ts';
+import { Conversation } from '../engine/conversation.ts';
+import { generate, type TokenEvent } from '../engine/generate.ts';
 import { tokenizerFromGguf } from '../engine/tokenizer/index.ts';
 import type { Tokenizer } from '../engine/tokenizer/tokenizer.ts';
 import { IdbBlockstore } from '../store/idb-blockstore.ts';
@@ -19,7 +20,7 @@ import type { ModelStore } from '../store/model-store.ts';
 import { emptyRegistry, importRegistry } from '../store/registry.ts';
 import type { KvOptions } from '../engine/kv/layout.ts';
 import { createRangeSource } from '../store/unixfs-range.ts';
-import type { EngineConfig, EngineGenerateOptions, EngineLoadOptions, EngineModelInfo, EngineProgress, EngineWorkerApi } from './engine-api.ts';
+import type { EngineConfig, EngineGenerateOptions, EngineGenerateResult, EngineLoadOptions, EngineModelInfo, EngineProgress, EngineWorkerApi } from './engine-api.ts';
 import { installWireHandlers } from './wire.ts';
 
 installWireHandlers();
@@ -144,22 +145,26 @@ export const api: EngineWorkerApi = {
     return loaded?.info;
   },
 
-  async generate(opts: EngineGenerateOptions, onToken?: (e: TokenEvent) => void): Promise<GenerateResult> {
+  async generate(opts: EngineGenerateOptions, onToken?: (e: TokenEvent) => void): Promise<EngineGenerateResult> {
     try {
       return await withCall(opts.callId, async (signal) => {
         const m = loaded;
         if (!m) throw new Error('no model is loaded');
-        const res = await generate(m.backend, m.tokenizer, {
-          prompt: opts.prompt,
-          maxTokens: opts.maxTokens,
-          sampling: opts.sampling,
-          stop: opts.stop,
-          signal,
-          cachedTokens: m.context,
-          context: 'clamp',
-          onToken: onToken ? (e) => void onToken(e) : undefined,
-        });
-        m.context = res.context;
+        const turn = {
+          maxTokens: opts.maxTokens, sampling: opts.sampling, stop: opts.stop, signal,
+          onToken: onToken ? (e: TokenEvent) => void onToken(e) : undefined,
+        };
+        let res: EngineGenerateResult;
+        if (opts.messages) {
+          // The page owns the conversation; this worker only keeps the KV cache between turns.
+          const conv = new Conversation(m.backend, m.tokenizer, { messages: opts.messages, cachedTokens: m.context });
+          m.context = [];
+          res = { ...(await conv.respond(turn)), messages: [...conv.messages] };
+          m.context = [...conv.cachedTokens];
+        } else {
+          res = await generate(m.backend, m.tokenizer, { ...turn, prompt: opts.prompt ?? '', cachedTokens: m.context, context: 'clamp' });
+          m.context = res.context;
+        }
         m.info.memory = m.backend.memory();
         return res;
       });
