@@ -4,8 +4,9 @@
 import { expect } from 'vitest';
 import type { Backend } from '../../src/engine/backend.ts';
 import { Conversation, type TurnResult } from '../../src/engine/conversation.ts';
-import { tokenizerFromGguf, type Tokenizer } from '../../src/engine/tokenizer/tokenizer.ts';
+import type { Tokenizer } from '../../src/engine/tokenizer/tokenizer.ts';
 import { GgufValueType, type GgufFile } from '../../src/formats/gguf-types.ts';
+import { maxRelRowError } from '../engine/helpers.ts';
 
 /** Role markers in plain text: the 512-token vocabulary has no control tokens to use instead. */
 export const TEMPLATE = "{% for m in messages %}{{ m.role }}:{{ m.content }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}";
@@ -42,16 +43,6 @@ function commonPrefix(a: readonly number[], b: readonly number[]): number {
   return n;
 }
 
-function maxRelError(got: Float32Array, want: Float32Array): number {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < want.length; i++) {
-    d = Math.max(d, Math.abs(got[i]! - want[i]!));
-    m = Math.max(m, Math.abs(want[i]!));
-  }
-  return d / m;
-}
-
 export interface TurnReport { turn: number; promptTokens: number; reusedTokens: number; prefilledTokens: number; generated: number; logitsRelError?: number }
 
 /**
@@ -81,7 +72,7 @@ export async function checkThreeTurns(subject: Backend, tokenizer: Tokenizer, fr
       expect(prefill[0]!.pos).toBe(res.reusedTokens);
       fresh.truncate(0);
       const want = await fresh.forward(prompt, 0);
-      report.logitsRelError = maxRelError(prefill.at(-1)!.logits, want);
+      report.logitsRelError = maxRelRowError(prefill.at(-1)!.logits, want, want.length);
       expect(report.logitsRelError).toBeLessThanOrEqual(tolerance);
     }
     expect(conv.messages.at(-1)).toEqual({ role: 'assistant', content: res.text });
