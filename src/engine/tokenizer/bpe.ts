@@ -2,7 +2,7 @@
 // tokenizer.ggml.pre names (./pretokenizers.ts), each piece's UTF-8 bytes are spelled with GPT-2's
 // printable byte↔unicode alphabet, then adjacent symbols are merged lowest rank first
 // (tokenizer.ggml.merges, "a b" lines), leftmost first on ties, as llama.cpp's priority queue does.
-import { Heap } from './heap.ts';
+import { mergeSymbols } from './merge.ts';
 import { preTokenizerFor, type PreTokenizer } from './pretokenizers.ts';
 import type { Vocab } from './vocab.ts';
 
@@ -20,8 +20,6 @@ function buildByteMaps(): { toChar: string[]; toByte: Map<string, number> } {
   return { toChar, toByte };
 }
 export const BYTE_MAPS = buildByteMaps();
-
-interface Bigram { left: number; right: number; rank: number; text: string }
 
 const utf8 = new TextEncoder();
 
@@ -55,33 +53,11 @@ export class BpeModel {
     return ids;
   }
 
-  /** llama.cpp's merge loop: pop the best bigram, skip it if either side changed, re-queue neighbours. */
-  private merge(sym: string[]): number[] {
-    const n = sym.length;
-    const prev = new Int32Array(n);
-    const next = new Int32Array(n);
-    for (let i = 0; i < n; i++) { prev[i] = i - 1; next[i] = i + 1 < n ? i + 1 : -1; }
-    const heap = new Heap<Bigram>((x, y) => x.rank < y.rank || (x.rank === y.rank && x.left < y.left));
-    const tryPair = (l: number, r: number): void => {
-      if (l < 0 || r < 0) return;
-      const rank = this.ranks.get(`${sym[l]} ${sym[r]}`);
-      if (rank !== undefined) heap.push({ left: l, right: r, rank, text: sym[l]! + sym[r]! });
-    };
-    for (let i = 0; i + 1 < n; i++) tryPair(i, i + 1);
-    while (heap.size > 0) {
-      const b = heap.pop();
-      if (sym[b.left] === '' || sym[b.right] === '' || sym[b.left]! + sym[b.right]! !== b.text) continue;
-      sym[b.left] = b.text;
-      sym[b.right] = '';
-      const nr = next[b.right]!;
-      next[b.left] = nr;
-      if (nr >= 0) prev[nr] = b.left;
-      tryPair(prev[b.left]!, b.left);
-      tryPair(b.left, nr);
-    }
+  /** Merge by rank (./merge.ts), then map the symbols to ids. */
+  private merge(chars: string[]): number[] {
+    const sym = mergeSymbols(chars, (l, r) => this.ranks.get(`${l} ${r}`));
     const out: number[] = [];
-    for (let i = n > 0 ? 0 : -1; i >= 0; i = next[i]!) {
-      const s = sym[i]!;
+    for (const s of sym) {
       const id = this.vocab.ids.get(s);
       if (id !== undefined) { out.push(id); continue; }
       // A symbol missing from the vocabulary: fall back to its single characters (bytes).

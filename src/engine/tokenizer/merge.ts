@@ -1,6 +1,9 @@
-// A binary heap ordered by a caller's `before` (true when a should pop before b). Both BPE flavours
-// merge by priority queue, as llama.cpp does, so a long word costs O(n log n), not O(n^2).
-export class Heap<T> {
+// The merge loop both BPE flavours share, as llama.cpp runs it: a priority queue of adjacent pairs;
+// pop the best, skip it if either side changed since it was queued, merge, queue the new neighbours.
+// A long word costs O(n log n), not O(n^2).
+
+/** A binary heap ordered by `before` (true when x should pop before y). */
+class Heap<T> {
   private readonly a: T[] = [];
   private readonly before: (x: T, y: T) => boolean;
 
@@ -42,4 +45,38 @@ export class Heap<T> {
     }
     return top;
   }
+}
+
+interface Pair { left: number; right: number; cost: number; text: string }
+
+/**
+ * Merges adjacent symbols while some pair has a cost (`cost(l, r)` undefined: never merge), lowest
+ * cost first, leftmost on ties. Returns the surviving symbols in order.
+ */
+export function mergeSymbols(sym: string[], cost: (left: string, right: string) => number | undefined): string[] {
+  const n = sym.length;
+  const prev = new Int32Array(n);
+  const next = new Int32Array(n);
+  for (let i = 0; i < n; i++) { prev[i] = i - 1; next[i] = i + 1 < n ? i + 1 : -1; }
+  const heap = new Heap<Pair>((x, y) => x.cost < y.cost || (x.cost === y.cost && x.left < y.left));
+  const tryPair = (l: number, r: number): void => {
+    if (l < 0 || r < 0) return;
+    const c = cost(sym[l]!, sym[r]!);
+    if (c !== undefined) heap.push({ left: l, right: r, cost: c, text: sym[l]! + sym[r]! });
+  };
+  for (let i = 0; i + 1 < n; i++) tryPair(i, i + 1);
+  while (heap.size > 0) {
+    const p = heap.pop();
+    if (sym[p.left] === '' || next[p.left] !== p.right || sym[p.left]! + sym[p.right]! !== p.text) continue;
+    sym[p.left] = p.text;
+    sym[p.right] = '';
+    const nr = next[p.right]!;
+    next[p.left] = nr;
+    if (nr >= 0) prev[nr] = p.left;
+    tryPair(prev[p.left]!, p.left);
+    tryPair(p.left, nr);
+  }
+  const out: string[] = [];
+  for (let i = n > 0 ? 0 : -1; i >= 0; i = next[i]!) out.push(sym[i]!);
+  return out;
 }
