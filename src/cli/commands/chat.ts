@@ -10,19 +10,15 @@ import { readMessagesFile } from './template.ts';
 
 export const summary = "chat with a model in the terminal (its chat template, KV cache reused across turns)";
 
-const usage = `tabshard chat --model FILE|NAME@VERSION [--system TEXT] [--messages FILE.json [--json]] ${GENERATION_USAGE}\n`
+export const usage = `tabshard chat --model FILE|NAME@VERSION [--system TEXT] [--messages FILE.json [--json]] ${GENERATION_USAGE}\n`
   + '  interactive: /reset forgets the conversation (keeps --system), /exit quits; Ctrl-C stops an answer\n'
   + '  --messages: answer that conversation (as for tabshard template) and exit; --json prints the result as JSON';
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parse(args, {
     ...GENERATION_FLAGS, system: { type: 'string', short: 's' }, messages: { type: 'string' },
-    json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    json: { type: 'boolean' }
   }, usage);
-  if (values.help) {
-    console.log(`usage: ${usage}`);
-    return 0;
-  }
   const modelSpec = values.model;
   if (!modelSpec) throw new UsageError(`--model is required\nusage: ${usage}`);
   if (values.json && !values.messages) throw new UsageError(`--json needs --messages FILE.json\nusage: ${usage}`);

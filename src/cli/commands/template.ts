@@ -9,7 +9,7 @@ import { tokenizerFromGguf } from '../../engine/tokenizer/index.ts';
 
 export const summary = "render a conversation with a model's chat template (the exact prompt text)";
 
-const usage = 'tabshard template FILE.gguf|NAME@VERSION --messages FILE.json [--store DIR] [--json]\n'
+export const usage = 'tabshard template FILE.gguf|NAME@VERSION --messages FILE.json [--store DIR] [--json]\n'
   + '  FILE.json: [{"role": "system"|"user"|"assistant", "content": "..."}, ...] or {"messages": [...]}\n'
   + '  --json: {text, format, templateError?, tokens} instead of the bare text (format "template" or the built-in one used)';
 
@@ -19,12 +19,8 @@ export async function readMessagesFile(path: string) {
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
-    messages: { type: 'string' }, store: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    messages: { type: 'string' }, store: { type: 'string' }, json: { type: 'boolean' }
   }, usage);
-  if (values.help) {
-    console.log(`usage: ${usage}`);
-    return 0;
-  }
   const [spec] = positionals;
   if (!spec || positionals.length !== 1 || !values.messages) throw new UsageError(`template takes one model and --messages FILE.json\nusage: ${usage}`);
   const messages = await readMessagesFile(values.messages);
