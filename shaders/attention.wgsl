@@ -3,8 +3,8 @@
 // (no full-precision copy of the cache exists); q0..pos0-1 are in the ring (f16 pairs, or f32 words
 // with RING_F32); the batch's own positions pos0.. come from its f32 rows KN / VN.
 // One workgroup per (token, query head): query row t (position pos0 + t) attends to positions
-// 0..pos0+t of KV head h / group. Scores go to a scratch row S (one per workgroup, n_ctx long) in
-// three phases: scores + max, exp + sum, weighted sum of V. Scores are q·k·scale, soft-capped as
+// 0..pos0+t of KV head h / group (binding 5 is unused: scores stay in the workgroup).
+// Scores are q·k·scale, soft-capped as
 // tanh(s / softcap) · softcap when softcap > 0 (gemma2); with window > 0 (sliding-window layers)
 // a query at position p sees only p - window < p' <= p.
 //   Q [n_tok][n_head * head_dim_k]   KN, VN [n_tok][n_head_kv * head_dim]   O [n_tok][n_head * head_dim_v]
@@ -16,7 +16,6 @@ override WG: u32 = 64;
 @group(0) @binding(2) var<storage, read> VC: array<u32>;
 @group(0) @binding(3) var<storage, read> KN: array<f32>;
 @group(0) @binding(4) var<storage, read> VN: array<f32>;
-@group(0) @binding(5) var<storage, read_write> S: array<f32>;
 @group(0) @binding(6) var<storage, read_write> O: array<f32>;
 @group(0) @binding(7) var<uniform> params: Params;
 
@@ -78,6 +77,14 @@ fn wg_sum(v: f32, lid: u32) -> f32 {
   return r;
 }
 
+// One pass over the visible positions in tiles of WG (online softmax, as flash-decoding does): each
+// thread scores one position of the tile; the tile's probabilities go to workgroup memory; each
+// thread then accumulates V for its own output dims (d = lid + i·WG), rescaling its running sums
+// when the running max grows. No scores leave the workgroup, so no scratch grows with the context.
+const DV_PER_THREAD: u32 = 8u; // head_dim_v ≤ 8·WG (512 at WG = 64)
+
+var<workgroup> probs: array<f32, WG>;
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let g = wid.x + wid.y * nwg.x;
@@ -85,42 +92,49 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let t = g / params.n_head;
   let h = g % params.n_head;
   let kvh = h / (params.n_head / params.n_head_kv);
-  let n_kv = params.pos0 + t + 1u; // causal: positions 0..pos0+t
+  let n_kv = select(0u, params.pos0 + t + 1u, ok); // causal: positions 0..pos0+t
   var lo = 0u;
   if (params.swa_window > 0u && n_kv > params.swa_window) { lo = n_kv - params.swa_window; }
   let dk = params.head_dim_k;
   let dv = params.head_dim_v;
   let q_off = t * params.n_head * dk + h * dk;
-  let s_off = g * params.n_ctx;
 
-  var m = -3.4e38;
-  if (ok) {
-    for (var j = lo + lid; j < n_kv; j += WG) {
-      var s = 0.0;
-      for (var d = 0u; d < dk; d++) { s += Q[q_off + d] * k_at(j, kvh * dk + d); }
-      s *= params.scale;
+  var m = -3.4e38; // running max (finite, so exp(m - m_new) is 0, never NaN)
+  var l = 0.0;     // running sum of exp(s - m)
+  var acc: array<f32, DV_PER_THREAD>;
+  for (var i = 0u; i < DV_PER_THREAD; i++) { acc[i] = 0.0; }
+  for (var j0 = lo; j0 < n_kv; j0 += WG) {
+    let j = j0 + lid;
+    var s = -3.4e38;
+    if (j < n_kv) {
+      var dot = 0.0;
+      for (var d = 0u; d < dk; d++) { dot += Q[q_off + d] * k_at(j, kvh * dk + d); }
+      s = dot * params.scale;
       if (params.softcap > 0.0) { s = tanh(clamp(s / params.softcap, -15.0, 15.0)) * params.softcap; }
-      S[s_off + j] = s;
-      m = max(m, s);
     }
-  }
-  m = wg_max(m, lid);
-  var l = 0.0;
-  if (ok) {
-    for (var j = lo + lid; j < n_kv; j += WG) {
-      let e = exp(S[s_off + j] - m);
-      S[s_off + j] = e;
-      l += e;
+    let m_new = max(m, wg_max(s, lid));
+    var p = 0.0;
+    if (j < n_kv) { p = exp(s - m_new); }
+    probs[lid] = p;
+    let alpha = exp(m - m_new);
+    l = l * alpha + wg_sum(p, lid); // wg_sum's barriers also publish probs[]
+    let cnt = min(WG, n_kv - j0);
+    for (var i = 0u; i < DV_PER_THREAD; i++) {
+      let d = lid + i * WG;
+      if (d < dv) {
+        var a = acc[i] * alpha;
+        for (var jj = 0u; jj < cnt; jj++) { a += probs[jj] * v_at(j0 + jj, kvh * dv + d); }
+        acc[i] = a;
+      }
     }
+    m = m_new;
+    workgroupBarrier(); // every thread has read probs[] before the next tile writes it
   }
-  l = wg_sum(l, lid);
-  storageBarrier();
   if (ok) {
     let inv = 1.0 / l;
-    for (var d = lid; d < dv; d += WG) {
-      var acc = 0.0;
-      for (var j = lo; j < n_kv; j++) { acc += S[s_off + j] * v_at(j, kvh * dv + d); }
-      O[t * params.n_head * dv + h * dv + d] = acc * inv;
+    for (var i = 0u; i < DV_PER_THREAD; i++) {
+      let d = lid + i * WG;
+      if (d < dv) { O[t * params.n_head * dv + h * dv + d] = acc[i] * inv; }
     }
   }
 }

@@ -76,6 +76,8 @@ export interface Backend {
   readonly config: LlamaConfig;
   /** Layers this backend holds: [from, to). A full model holds [0, nLayer) plus embedding and head. */
   readonly layerRange: readonly [number, number];
+  /** Why config.nCtx has its size ("context 4096 (the model's is 131072; default cap 4096)"). */
+  readonly contextReason?: string;
 
   /** Embedding lookup: tokens → hidden [n][nEmbd]. */
   embed(tokens: ArrayLike<number>): Promise<Float32Array>;

@@ -41,6 +41,8 @@ export interface EngineModelInfo {
   backendReason?: string;
   adapter?: string;
   config: LlamaConfig;
+  /** Why the context has its size (src/engine/context.ts). */
+  contextReason?: string;
   memory: MemoryReport;
   blocksFetched: number;
   blocksFromStore: number;

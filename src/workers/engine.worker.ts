@@ -118,7 +118,7 @@ export const api: EngineWorkerApi = {
         const upload = (p: { tensor: string; bytesDone: number; bytesTotal: number }) => void onProgress?.({ phase: 'upload', ...p });
         const backend = wantGpu
           ? await createGpuBackend(file, source, { runtime: await gpuRuntime(), nCtx: opts.nCtx, kv: kvOptions(opts.kv), signal, onProgress: upload })
-          : await createCpuBackend(file, source, { nCtx: opts.nCtx ?? 2048, kv: kvOptions(opts.kv), signal });
+          : await createCpuBackend(file, source, { nCtx: opts.nCtx, kv: kvOptions(opts.kv), signal });
         const a = caps.adapter;
         const info: EngineModelInfo = {
           label: res.label ?? res.root,
@@ -127,6 +127,7 @@ export const api: EngineWorkerApi = {
           backendReason: wantGpu ? undefined : opts.backend === 'cpu' ? 'CPU backend chosen in settings' : caps.message,
           adapter: a ? [a.vendor, a.architecture, a.device || a.description].filter(Boolean).join(' ') : undefined,
           config: backend.config,
+          contextReason: backend.contextReason,
           memory: backend.memory(),
           blocksFetched: res.blocksFetched,
           blocksFromStore: res.blocksFromStore,

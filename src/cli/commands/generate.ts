@@ -47,6 +47,7 @@ export async function run(args: string[]): Promise<number> {
     const backend = await createBackend(backendKind(values.backend), model.file, model.source, { signal: ac.signal, nCtx: num(values.ctx, 'ctx', true), kv: kvMode(values.kv) });
     try {
       const json = values.json ?? false;
+      if (!json && backend.contextReason) process.stderr.write(`tabshard: ${backend.contextReason}\n`);
       if (!json) process.stdout.write(values.prompt);
       const res = await generate(backend, tokenizer, {
         prompt: values.prompt, maxTokens: num(values['max-tokens'], 'max-tokens', true) ?? 128, sampling,
@@ -58,7 +59,7 @@ export async function run(args: string[]): Promise<number> {
           tokens: res.tokens, text: res.text, promptTokens: res.promptTokens,
           prefillTokensPerSecond: res.prefillTokensPerSecond, decodeTokensPerSecond: res.decodeTokensPerSecond,
           stoppedBy: res.stoppedBy, backend: backend.kind, model: model.label, memory: backend.memory(),
-          kv: backend.kvLayout.mode, kvBytes: backend.memory().kv,
+          kv: backend.kvLayout.mode, kvBytes: backend.memory().kv, context: backend.config.nCtx, contextReason: backend.contextReason,
         }));
       } else {
         process.stdout.write('\n');

@@ -9,6 +9,7 @@ import type { GgufFile } from '../../formats/gguf-types.ts';
 import { canDequantize, dequantize } from '../../quant/dequantize.ts';
 import type { Backend, LlamaConfig, MemoryReport } from '../backend.ts';
 import { configFromGguf } from '../config.ts';
+import { chooseContext } from '../context.ts';
 import { EngineArgumentError, UnsupportedTensorTypeError } from '../errors.ts';
 import { sliceWeights, type LayerRole, type WeightRef } from '../weights.ts';
 import { layerWindow, ropeParams } from '../family.ts';
@@ -25,7 +26,7 @@ export interface CpuBackendOptions {
   embed?: boolean;
   /** Hold the output head; default: the range ends at the last layer. */
   head?: boolean;
-  /** Cap the context below the model's (KV memory grows with use, up to this). */
+  /** The context (KV memory grows with use, up to this); default: chooseContext (src/engine/context.ts). */
   nCtx?: number;
   /**
    * KV cache: mode (f32 | f16 | q8 | q4 | q3 | q2; default DEFAULT_KV_MODE, as on WebGPU), group and
@@ -65,7 +66,8 @@ async function loadF32(src: RangeSource, ref: WeightRef): Promise<Float32Array> 
 
 export async function createCpuBackend(file: GgufFile, source: RangeSource, opts: CpuBackendOptions = {}): Promise<CpuBackend> {
   const base = configFromGguf(file);
-  const cfg: LlamaConfig = { ...base, nCtx: Math.min(base.nCtx, opts.nCtx ?? base.nCtx) };
+  const context = chooseContext(base, opts.nCtx, opts.kv);
+  const cfg: LlamaConfig = { ...base, nCtx: context.nCtx };
   // Resolve the KV options first: a bad mode, group or window fails before any bytes are read.
   const kvLayout = resolveKvLayout(opts.kv, cfg);
   const [from, to] = opts.layers ?? [0, cfg.nLayer];
@@ -93,7 +95,9 @@ export async function createCpuBackend(file: GgufFile, source: RangeSource, opts
   }
   opts.signal?.throwIfAborted();
   for (const lw of layerW.values()) splitFused(lw, cfg);
-  return new CpuBackend(cfg, [from, to], hasEmbed, hasHead, global, layerW, kvLayout);
+  const be = new CpuBackend(cfg, [from, to], hasEmbed, hasHead, global, layerW, kvLayout);
+  be.contextReason = context.reason;
+  return be;
 }
 
 export class CpuBackend implements Backend {
@@ -109,6 +113,8 @@ export class CpuBackend implements Backend {
   private readonly kv = new Map<number, LayerKv>();
   private scratchBytes = 0;
   private disposed = false;
+  /** Why the context has its size (src/engine/context.ts), for load messages. */
+  contextReason = '';
 
   constructor(cfg: LlamaConfig, range: [number, number], hasEmbed: boolean, hasHead: boolean,
     global: Map<string, Float32Array>, layerW: Map<number, LayerW>, kvLayout: KvLayout) {

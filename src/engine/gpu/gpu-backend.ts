@@ -22,7 +22,7 @@ export interface GpuBackendOptions {
   kv?: KvOptions;
 }
 
-type Scratch = Record<'x' | 'xn' | 'q' | 'kn' | 'vn' | 'att' | 'o' | 'g' | 'u' | 'scores' | 'tok', GPUBuffer>;
+type Scratch = Record<'x' | 'xn' | 'q' | 'kn' | 'vn' | 'att' | 'o' | 'g' | 'u' | 'tok', GPUBuffer>;
 type Step = Promise<PreparedDispatch | PreparedDispatch[]>;
 
 export class GpuBackend implements Backend {
@@ -40,6 +40,8 @@ export class GpuBackend implements Backend {
   private readonly ropeTables = new Map<string, GPUBuffer>();
   private logits: GPUBuffer | undefined;
   private disposed = false;
+  /** Why the context has its size (src/engine/context.ts), for load messages. */
+  contextReason = '';
 
   constructor(rt: GpuRuntime, config: LlamaConfig, weights: ModelWeights, opts: GpuBackendOptions) {
     this.rt = rt;
@@ -60,7 +62,6 @@ export class GpuBackend implements Backend {
       o: f(B * c.nEmbd, 'o'),
       g: f(B * c.nFf, 'g'),
       u: f(B * c.nFf, 'u'),
-      scores: f(B * c.nHead * c.nCtx, 'scores'),
       tok: f(B, 'tokens'),
     };
     for (let l = opts.layerRange[0]; l < opts.layerRange[1]; l++) {
@@ -145,7 +146,7 @@ export class GpuBackend implements Backend {
       ...rotate(s.q, c.nHead, c.headDimK),
       ...rotate(s.kn, c.nHeadKv, c.headDimK),
       ...rotate(s.vn, c.nHeadKv, c.headDimV),
-      prepareKvAttention(rt, this.kvLayout, { q: s.q, kc: this.kv.k.get(l)!, vc: this.kv.v.get(l)!, kn: s.kn, vn: s.vn, scores: s.scores, o: s.att }, {
+      prepareKvAttention(rt, this.kvLayout, { q: s.q, kc: this.kv.k.get(l)!, vc: this.kv.v.get(l)!, kn: s.kn, vn: s.vn, o: s.att }, {
         nTok,
         nHead: c.nHead,
         nHeadKv: c.nHeadKv,
@@ -153,7 +154,6 @@ export class GpuBackend implements Backend {
         headDimV: c.headDimV,
         pos0: pos,
         q0,
-        scoreRow: c.nCtx,
         scale: f.attnScale,
         softcap: f.attnSoftcap,
         window: layerWindow(c, l),

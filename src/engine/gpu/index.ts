@@ -4,6 +4,7 @@ import type { RangeSource } from '../../formats/range-source.ts';
 import { GpuRuntime } from '../../gpu/runtime.ts';
 import type { GpuEnvironment } from '../../gpu/capabilities.ts';
 import { configFromGguf } from '../config.ts';
+import { chooseContext } from '../context.ts';
 import { GpuBackend } from './gpu-backend.ts';
 import { loadWeights } from './weights.ts';
 import type { KvOptions } from '../kv/layout.ts';
@@ -23,7 +24,7 @@ export interface GpuBackendCreateOptions {
   batch?: number;
   /** Cap per storage binding (tests force tensor splitting with it). */
   maxBindingBytes?: number;
-  /** Override the context length (KV cache size); default min(model's, 2048). */
+  /** The context length (KV cache size); default: chooseContext (src/engine/context.ts). */
   nCtx?: number;
   /** KV cache: mode (f32 | f16 | q8 | q4 | q3 | q2; default q8, see DEFAULT_KV_MODE), group and window (src/engine/kv/layout.ts). */
   kv?: KvOptions;
@@ -33,13 +34,16 @@ export interface GpuBackendCreateOptions {
 
 export async function createGpuBackend(file: GgufFile, source: RangeSource, opts: GpuBackendCreateOptions = {}): Promise<GpuBackend> {
   const base = configFromGguf(file);
-  const config = { ...base, nCtx: Math.min(opts.nCtx ?? 2048, base.nCtx) };
-  const range = opts.layerRange ?? [0, config.nLayer];
+  const range = opts.layerRange ?? [0, base.nLayer];
   let rt = opts.runtime;
   if (!rt) {
     if (!opts.env) throw new Error('createGpuBackend needs a runtime or a GPU environment');
     rt = await GpuRuntime.create(opts.env);
   }
+  // Each layer's K and V live in buffers of their own: the binding limit caps one layer's cache.
+  const perLayer = Math.min(rt.limits.maxStorageBufferBindingSize, rt.limits.maxBufferSize);
+  const context = chooseContext(base, opts.nCtx, opts.kv, (perLayer / 2) * base.nLayer);
+  const config = { ...base, nCtx: context.nCtx };
   const total = file.tensors.reduce((n, t) => n + t.byteSize, 0);
   let done = 0;
   const weights = await loadWeights(rt, file, source, config, {
@@ -53,5 +57,7 @@ export async function createGpuBackend(file: GgufFile, source: RangeSource, opts
       opts.onProgress?.({ tensor, bytesDone: done, bytesTotal: total });
     },
   });
-  return new GpuBackend(rt, config, weights, { layerRange: range, batch: opts.batch, kv: opts.kv });
+  const be = new GpuBackend(rt, config, weights, { layerRange: range, batch: opts.batch, kv: opts.kv });
+  be.contextReason = context.reason;
+  return be;
 }

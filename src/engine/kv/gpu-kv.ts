@@ -19,7 +19,7 @@ const ROTATE: UniformLayout = [['rows', 'u32'], ['n_head', 'u32'], ['head_dim', 
 
 const ATTN: UniformLayout = [
   ['n_tok', 'u32'], ['n_head', 'u32'], ['n_head_kv', 'u32'], ['head_dim_k', 'u32'], ['head_dim_v', 'u32'],
-  ['pos0', 'u32'], ['n_ctx', 'u32'], ['scale', 'f32'], ['q0', 'u32'], ['bits', 'u32'], ['ring_slots', 'u32'],
+  ['pos0', 'u32'], ['scale', 'f32'], ['q0', 'u32'], ['bits', 'u32'], ['ring_slots', 'u32'],
   ['k_dim', 'u32'], ['k_group', 'u32'], ['k_group_words', 'u32'], ['k_row_words', 'u32'], ['k_ring_off', 'u32'], ['k_ring_row_words', 'u32'],
   ['v_dim', 'u32'], ['v_group', 'u32'], ['v_group_words', 'u32'], ['v_row_words', 'u32'], ['v_ring_off', 'u32'], ['v_ring_row_words', 'u32'],
   ['softcap', 'f32'], ['swa_window', 'u32'],
@@ -85,16 +85,15 @@ export interface KvAttentionArgs {
   headDimV: number;
   pos0: number;
   q0: number;
-  /** Length of each score scratch row (≥ pos0 + nTok). */
-  scoreRow: number;
   scale: number;
   /** tanh soft-cap of the scores (0: none) and sliding window (0: none): src/engine/kv/cache.ts AttnOptions. */
   softcap?: number;
   window?: number;
 }
 
-/** O = softmax(softcap(Q K^T · scale), causal, windowed) V; `scores` holds nTok·nHead·scoreRow floats. */
-export async function prepareKvAttention(rt: GpuRuntime, L: KvLayout, bufs: { q: GPUBuffer; kc: GPUBuffer; vc: GPUBuffer; kn: GPUBuffer; vn: GPUBuffer; scores: GPUBuffer; o: GPUBuffer }, a: KvAttentionArgs): Promise<PreparedDispatch> {
+/** O = softmax(softcap(Q K^T · scale), causal, windowed) V, in one pass (no scores scratch). */
+export async function prepareKvAttention(rt: GpuRuntime, L: KvLayout, bufs: { q: GPUBuffer; kc: GPUBuffer; vc: GPUBuffer; kn: GPUBuffer; vn: GPUBuffer; o: GPUBuffer }, a: KvAttentionArgs): Promise<PreparedDispatch> {
+  if (a.headDimV > 8 * WG) throw new RangeError(`value head dim ${a.headDimV} exceeds the attention kernel's ${8 * WG}`);
   const pipeline = await rt.pipelines.get(attentionVariant(L));
   const side = (p: 'k' | 'v', s: KvSide) => ({
     [`${p}_dim`]: s.dim, [`${p}_group`]: Math.max(1, s.group), [`${p}_group_words`]: s.groupWords, [`${p}_row_words`]: s.rowWords,
@@ -102,12 +101,12 @@ export async function prepareKvAttention(rt: GpuRuntime, L: KvLayout, bufs: { q:
   });
   return prepareDispatch(rt, {
     pipeline,
-    bindings: [bufs.q, bufs.kc, bufs.vc, bufs.kn, bufs.vn, bufs.scores, bufs.o],
+    bindings: [bufs.q, bufs.kc, bufs.vc, bufs.kn, bufs.vn, undefined, bufs.o],
     uniforms: {
       layout: ATTN,
       values: {
         n_tok: a.nTok, n_head: a.nHead, n_head_kv: a.nHeadKv, head_dim_k: a.headDimK, head_dim_v: a.headDimV,
-        pos0: a.pos0, n_ctx: a.scoreRow, scale: a.scale, q0: a.q0, bits: L.quantized ? L.bits : 0, ring_slots: Math.max(1, L.ringSlots),
+        pos0: a.pos0, scale: a.scale, q0: a.q0, bits: L.quantized ? L.bits : 0, ring_slots: Math.max(1, L.ringSlots),
         ...side('k', L.k), ...side('v', L.v), softcap: a.softcap ?? 0, swa_window: a.window ?? 0,
       },
     },

@@ -113,20 +113,17 @@ async function checkAttention(rt: GpuRuntime, seed: number, opts: KvOptions, nTo
   // Scores of ~N(0, 2·4) with scale 0.5: a soft-cap of 1.5 bends most of them.
   const scale = ao.softcap ? 0.5 : 1 / Math.sqrt(sh.headDimK);
   const want = attentionRef(ref, q, kNew, vNew, nTok, pos, sh, { scale, ...ao });
-  const scoreRow = pos + nTok;
   const bufs = {
     q: rt.pool.upload(q, 'scratch', 'q'),
     kc: rt.pool.upload(ref.k, 'scratch', 'kc'),
     vc: rt.pool.upload(ref.v, 'scratch', 'vc'),
     kn: rt.pool.upload(kNew, 'scratch', 'kn'),
     vn: rt.pool.upload(vNew, 'scratch', 'vn'),
-    scores: rt.pool.acquire(nTok * sh.nHead * scoreRow * 4, 'scratch', 'scores'),
     o: rt.pool.acquire(want.byteLength, 'scratch', 'o'),
   };
   try {
     poison(rt, bufs.o);
-    poison(rt, bufs.scores);
-    await runOnce(rt, await prepareKvAttention(rt, L, bufs, { ...sh, nTok, pos0: pos, q0, scoreRow, scale, ...ao }));
+    await runOnce(rt, await prepareKvAttention(rt, L, bufs, { ...sh, nTok, pos0: pos, q0, scale, ...ao }));
     const got = new Float32Array(await rt.read(bufs.o, want.byteLength));
     // Outputs are convex combinations of V rows: the f32 error is relative to the largest |v|.
     let vmax = 0;
