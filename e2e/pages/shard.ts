@@ -14,19 +14,16 @@ import { generate } from '../../src/engine/generate.ts';
 import { tokenizerFromGguf } from '../../src/engine/tokenizer/index.ts';
 import { parseGguf } from '../../src/formats/gguf-reader.ts';
 import { bytesSource } from '../../src/formats/range-source.ts';
-import { Coordinator, type CoordinatorEvent } from '../../src/shard/coordinator.ts';
+import type { Coordinator } from '../../src/shard/coordinator.ts';
 import { modelCosts } from '../../src/shard/costs.ts';
 import { decodeFrame, encodeFrame } from '../../src/shard/frames.ts';
-import { LocalLink } from '../../src/shard/local-link.ts';
-import { ShardHost } from '../../src/shard/participant.ts';
 import { rangeMemory } from '../../src/shard/planner.ts';
-import type { StageSpec } from '../../src/shard/plan-types.ts';
-import { Admissions, joinAndServe } from '../../src/shard/room-peers.ts';
+import { ShareSession, type SessionEvent } from '../../src/shard/session.ts';
+import { JoinSession } from '../../src/shard/session-join.ts';
 import { createRoom, parseRoomLink, roomLink, type Room } from '../../src/shard/room.ts';
 import type { PeerInfo, PeerSource } from '../../src/shard/transports/pipe.ts';
 import { TabsRoom } from '../../src/shard/transports/tabs.ts';
 import type { ShardResponse } from '../../src/shard/wire.ts';
-import type { ShardMapPeer } from '../../src/shard/ui/shard-map.ts';
 import '../../src/shard/ui/shard-map.ts';
 
 export interface RunOptions {
@@ -97,13 +94,6 @@ const api: ShardPageApi = { id, role, ready: false, state: 'waiting', served: 0,
 (window as unknown as { shard: ShardPageApi }).shard = api;
 const $ = (x: string): HTMLElement => document.getElementById(x)!;
 const map = document.getElementById('map') as HTMLElementTagNameMap['tabshard-shard-map'];
-const peers = new Map<string, ShardMapPeer>();
-
-function setPeer(p: Partial<ShardMapPeer> & { id: string }): void {
-  const old = peers.get(p.id) ?? { id: p.id, label: '', state: 'joining' as const };
-  peers.set(p.id, { ...old, ...p });
-  map.peers = [...peers.values()];
-}
 
 function status(s: string): void {
   $('status').textContent = s;
@@ -174,50 +164,47 @@ function corrupter(): ((res: ShardResponse) => ShardResponse) | undefined {
 }
 
 const info: PeerInfo = { memoryBytes: rangeMemory(costs, 0, cap), speed: 1, wire: ['f32', 'f16'], backend: 'cpu', label: browserLabel() };
+const onEvent = (e: SessionEvent | { type: 'peers' }): void => { if (e.type === 'peers') map.peers = session?.peers() ?? []; };
+let session: ShareSession | undefined;
 
 async function participant(source: PeerSource): Promise<void> {
-  const corrupt = corrupter();
-  source.onPeer((peer, pipe) => {
-    if (peer.role !== 'coordinator') return;
-    setPeer({ id: peer.id, label: 'coordinator', state: 'joining' });
-    joinAndServe(pipe, room, id, info, makeBackend, {
-      mapResponse: corrupt,
-      onRequest: (req, ms) => {
-        if (req.op === 'load') setPeer({ id, label: 'this tab', state: 'serving', range: [req.from, req.to], memoryBytes: rangeMemory(costs, req.from, req.to) });
-        if (req.op === 'layers') { api.served++; api.serveMs.push(ms); map.tokens = api.served; }
-      },
-    }).then(() => {
-      api.state = 'serving';
-      status(`serving coordinator ${peer.id}`);
-      setPeer({ id: peer.id, label: 'coordinator', state: 'ready' });
-      pipe.onClose((r) => { api.state = 'dropped'; status(`coordinator closed the link (${r})`); setPeer({ id: peer.id, state: 'lost' }); });
-    }, (e: unknown) => {
-      const refused = (e as { problem?: string }).problem === 'refused';
-      api.state = refused ? 'refused' : 'error';
-      status(refused ? 'refused: this link does not hold the room secret' : 'could not join');
-      setPeer({ id: peer.id, state: refused ? 'refused' : 'lost' });
-      fail(e);
-    });
+  const join = new JoinSession({
+    room, self: id, source, info, factory: makeBackend, mapResponse: corrupter(),
+    onChange: (j) => {
+      api.state = j.state;
+      api.served = j.served;
+      api.serveMs = [...j.serveMs];
+      map.tokens = j.served;
+      status(j.message);
+      if (j.coordinator) map.peers = [
+        { id: j.coordinator, label: 'coordinator', state: j.state === 'serving' ? 'ready' : j.state === 'refused' ? 'refused' : j.state === 'waiting' ? 'joining' : 'lost' },
+        ...(j.range ? [{ id, label: 'this tab', state: 'serving' as const, range: j.range, memoryBytes: rangeMemory(costs, j.range[0], j.range[1]) }] : []),
+      ];
+      if (j.error) fail(j.error);
+    },
   });
+  void join;
 }
 
 async function coordinator(source: PeerSource): Promise<void> {
-  const adm = new Admissions(room);
   const tok = tokenizerFromGguf(file);
   const local = await createCpuBackend(file, src, { layers: [0, 0], embed: true, head: true });
   const joinUrl = new URL(location.href);
   joinUrl.searchParams.set('role', 'participant');
   joinUrl.searchParams.delete('id');
   map.joinLink = roomLink(joinUrl.toString(), room);
-  source.onPeer((peer, pipe) => {
-    if (peer.role !== 'participant') return;
-    setPeer({ id: peer.id, label: '', state: 'joining' });
-    adm.offer(pipe);
-  });
+  const lost: RunResult['lost'] = [];
+  const lossTimes: RunResult['lossTimes'] = [];
+  const s = (session = new ShareSession({
+    self: id, source, room, costs, local, callTimeoutMs: 10_000, heartbeatMs: 1000,
+    selfHost: { factory: makeBackend, memoryBytes: info.memoryBytes, label: 'this tab (coordinator)' },
+    onEvent: (e) => {
+      onEvent(e);
+      if (e.type === 'coordinator' && e.event.type === 'lost') { lost.push({ participant: e.event.participant, reason: e.event.reason }); lossTimes.push({ participant: e.event.participant, at: performance.now() }); }
+    },
+  }));
   api.run = async (o) => {
-    const remote = (await adm.waitFor(o.participants, 30_000)).slice().sort((a, b) => a.info.id.localeCompare(b.info.id));
-    for (const r of adm.refused) setPeer({ id: r, state: 'refused' });
-    for (const r of remote) setPeer({ id: r.info.id, label: r.peer.label, state: 'ready', memoryBytes: r.peer.memoryBytes, speed: r.peer.speed, rttMs: r.info.rttSeconds * 1000 });
+    const remote = await s.waitFor(o.participants, 30_000);
     const pings: RunResult['pings'] = [];
     for (const r of remote) {
       const ms: number[] = [];
@@ -228,33 +215,12 @@ async function coordinator(source: PeerSource): Promise<void> {
       }
       pings.push({ participant: r.info.id, ms });
     }
-    const selfHost = new ShardHost(makeBackend);
-    const members = [
-      ...(o.self ? [{ link: new LocalLink(id, selfHost), info: { id, memoryBytes: info.memoryBytes, rttSeconds: 0, bandwidthBytesPerSecond: Infinity } }] : []),
-      ...remote,
-    ];
-    if (o.self) setPeer({ id, label: 'this tab (coordinator)', state: 'ready', memoryBytes: info.memoryBytes, speed: 1, rttMs: 0 });
+    lost.length = 0;
+    lossTimes.length = 0;
     // f16 on the wire only when asked and every participant can decode it (the default f32 is
     // bit-exact with one device, which the tests compare against).
     const wire = o.wire === 'f16' && remote.every((r) => r.peer.wire.includes('f16')) ? 'f16' : 'f32';
-    const even: StageSpec[] = members.map((m, i) => ({
-      participant: m.info.id, from: Math.round((i * nLayer) / members.length), to: Math.round(((i + 1) * nLayer) / members.length),
-    }));
-    const lost: RunResult['lost'] = [];
-    const lossTimes: RunResult['lossTimes'] = [];
-    const onEvent = (e: CoordinatorEvent): void => {
-      if (e.type === 'lost') { lost.push({ participant: e.participant, reason: e.reason }); lossTimes.push({ participant: e.participant, at: performance.now() }); setPeer({ id: e.participant, state: 'lost' }); }
-      if (e.type === 'planned') for (const s of e.plan.stages) setPeer({ id: s.participant, state: 'serving', range: [s.from, s.to] });
-    };
-    const coord = await Coordinator.create({
-      local, costs, members, wire, onEvent, callTimeoutMs: 10_000, heartbeatMs: 1000,
-      plan: o.even ? { strategy: 'custom', custom: even } : { strategy: 'layers' },
-    });
-    api.tokens = 0;
-    $('output').textContent = '';
-    const timer = setInterval(() => {
-      for (const r of remote) setPeer({ id: r.info.id, rttMs: r.link.lastRttMs, bytes: r.link.bytes.sent + r.link.bytes.received });
-    }, 250);
+    const coord = await s.coordinator({ self: o.self, split: o.even ? 'spread' : 'fewest', peers: remote.map((r) => r.info.id), wire });
     try {
       const answers: AnswerTiming[] = [];
       let res: Awaited<ReturnType<typeof generate>> | undefined;
@@ -264,19 +230,18 @@ async function coordinator(source: PeerSource): Promise<void> {
         $('output').textContent = '';
         res = await generate(coord, tok, {
           prompt: o.prompt ?? 'Once upon a time', maxTokens: o.maxTokens ?? 60, stopAtEog: o.stopAtEog,
-          onToken: (ev) => { tokenTimes.push(performance.now()); api.tokens++; map.tokens = api.tokens; $('output').textContent += ev.text; },
+          onToken: (ev) => { tokenTimes.push(performance.now()); api.tokens++; s.countToken(); map.tokens = s.tokens; $('output').textContent += ev.text; },
         });
         answers.push({ tokenTimes, decodeTokensPerSecond: res.decodeTokensPerSecond });
       }
       status(`done: ${res!.tokens.length} tokens, ${res!.decodeTokensPerSecond.toFixed(1)} tokens/s`);
       return {
-        text: res!.text, tokens: res!.tokens, lost, refused: [...adm.refused], stats: { ...coord.stats }, wire, answers, pings, lossTimes,
-        stages: coord.plan.stages.map((s) => `${s.participant}:${s.from}-${s.to}`),
+        text: res!.text, tokens: res!.tokens, lost: [...lost], refused: [...s.refused], stats: { ...coord.stats }, wire, answers, pings, lossTimes: [...lossTimes],
+        stages: coord.plan.stages.map((st) => `${st.participant}:${st.from}-${st.to}`),
       };
     } finally {
-      clearInterval(timer);
-      coord.dispose();
-      selfHost.dispose();
+      // One run per room, as before: participants are told goodbye (the tests check 'dropped').
+      s.end();
     }
   };
 }

@@ -14,6 +14,8 @@ export interface PeerInfo {
   readonly backend: 'cpu' | 'webgpu';
   /** A human label for the shard map (browser name); never a secret. */
   readonly label: string;
+  /** Root CID of the model it loads its layers from (the coordinator refuses another model). */
+  readonly model?: string;
 }
 
 export type PeerMessage =

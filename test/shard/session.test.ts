@@ -1,0 +1,133 @@
+// The room lifecycle (session.ts, session-join.ts) in Node over the tab transport (Node's
+// BroadcastChannel behaves like the browsers'): peers join and are planned, the generate loop runs
+// on the session's coordinator with the single-device greedy text, a peer that leaves mid-answer is
+// re-planned, a peer joining between answers is planned in, a wrong secret is refused, and end()
+// says goodbye. CPU backends: the lifecycle is under test, not the kernels.
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Backend } from '../../src/engine/backend.ts';
+import { createCpuBackend } from '../../src/engine/cpu/index.ts';
+import { generate } from '../../src/engine/generate.ts';
+import { tokenizerFromGguf } from '../../src/engine/tokenizer/index.ts';
+import { parseGguf } from '../../src/formats/gguf-reader.ts';
+import { bytesSource } from '../../src/formats/range-source.ts';
+import { modelCosts } from '../../src/shard/costs.ts';
+import { rangeMemory } from '../../src/shard/planner.ts';
+import { createRoom, type Room } from '../../src/shard/room.ts';
+import { ShareSession, spreadPlan, type SessionEvent } from '../../src/shard/session.ts';
+import { JoinSession } from '../../src/shard/session-join.ts';
+import { TabsRoom } from '../../src/shard/transports/tabs.ts';
+
+const bytes = new Uint8Array(readFileSync('test/fixtures/stories260K-f32.gguf'));
+const file = parseGguf(bytes);
+const src = bytesSource(bytes);
+const costs = modelCosts(file, { nCtx: 512, kvBytesPerElement: 4 });
+const ref = JSON.parse(readFileSync('test/fixtures/ref/stories260K-f32.json', 'utf8')) as { prompt: string; generated_tokens: number[]; generated_text_only: string };
+const tok = tokenizerFromGguf(file);
+const N = 24;
+const cleanup: (() => void)[] = [];
+afterEach(() => { for (const f of cleanup.splice(0).reverse()) f(); });
+
+const tabs = (room: Room, id: string, role: 'coordinator' | 'participant'): TabsRoom => {
+  const t = new TabsRoom(room.id, id, role, { heartbeatMs: 100, timeoutMs: 1000 });
+  cleanup.push(() => t.leave());
+  return t;
+};
+
+function helper(room: Room, id: string, layers: number, o: { secret?: string; delayMs?: number } = {}): JoinSession {
+  const j = new JoinSession({
+    room: { id: room.id, secret: o.secret ?? room.secret }, self: id, source: tabs(room, id, 'participant'),
+    info: { memoryBytes: rangeMemory(costs, 0, layers), speed: 1, wire: ['f32'], backend: 'cpu', label: 'node', model: 'bafy-test' },
+    factory: async (from, to) => {
+      const be = await createCpuBackend(file, src, { layers: [from, to], embed: false, head: false });
+      if (!o.delayMs) return be;
+      const layersFn = be.layers.bind(be);
+      be.layers = async (...a) => { await new Promise((r) => setTimeout(r, o.delayMs)); return layersFn(...a); };
+      return be;
+    },
+  });
+  cleanup.push(() => j.leave());
+  return j;
+}
+
+async function host(room: Room): Promise<{ session: ShareSession; events: SessionEvent[]; local: Backend }> {
+  const local = await createCpuBackend(file, src, { layers: [0, 0], embed: true, head: true });
+  const events: SessionEvent[] = [];
+  const session = new ShareSession({ self: 'coord', source: tabs(room, 'coord', 'coordinator'), room, costs, local, model: 'bafy-test', callTimeoutMs: 5000, heartbeatMs: 200, onEvent: (e) => events.push(e) });
+  cleanup.push(() => { session.end(); local.dispose(); });
+  return { session, events, local };
+}
+
+const answer = async (session: ShareSession, o: Parameters<ShareSession['coordinator']>[0] = {}) =>
+  generate(await session.coordinator(o), tok, { prompt: ref.prompt, maxTokens: N, onToken: () => session.countToken() });
+
+describe('share session', () => {
+  it('plans over the peers that joined, answers with the single-device text, and ends the room', async () => {
+    const room = createRoom();
+    const { session, events } = await host(room);
+    const a = helper(room, 'p1', 3);
+    const b = helper(room, 'p2', 3);
+    await session.waitFor(2, 5000);
+    const res = await answer(session);
+    expect(res.tokens).toEqual(ref.generated_tokens.slice(0, N));
+    const rows = session.peers();
+    expect(rows.map((r) => r.state).sort()).toEqual(['serving', 'serving']);
+    expect(rows.map((r) => r.range).sort()).toEqual([[0, 2], [2, 5]].sort()); // 3 + 3 layers offered, 5 needed: both
+    expect(a.served + b.served).toBeGreaterThan(0);
+    expect(session.tokens).toBe(N);
+    expect(events.some((e) => e.type === 'log' && e.text.startsWith('planned'))).toBe(true);
+    session.end();
+    await expect.poll(() => a.state).toBe('dropped');
+    expect(b.range).toBeUndefined();
+  });
+
+  it('re-plans when a peer leaves mid-answer, and plans a late joiner into the next answer', async () => {
+    const room = createRoom();
+    const { session, events } = await host(room);
+    const a = helper(room, 'p1', 5, { delayMs: 5 });
+    helper(room, 'p2', 5, { delayMs: 5 });
+    await session.waitFor(2, 5000);
+    const coord = await session.coordinator({ split: 'spread' });
+    expect(coord.plan.stages.map((s) => s.participant)).toEqual(['p1', 'p2']);
+    let n = 0;
+    const running = generate(coord, tok, { prompt: ref.prompt, maxTokens: N, onToken: () => { if (++n === 8) a.leave(); } });
+    const res = await running;
+    expect(res.tokens).toEqual(ref.generated_tokens.slice(0, N));
+    expect(coord.stats.replans).toBe(1);
+    expect(session.peers().find((p) => p.id === 'p1')?.state).toBe('lost');
+    expect(events.some((e) => e.type === 'log' && e.text.startsWith('re-planned: p2 0–4'))).toBe(true);
+    // The same peers: the same coordinator (its KV cache stays); a newcomer: a new plan.
+    expect(await session.coordinator({ split: 'spread' })).toBe(coord);
+    helper(room, 'p3', 5);
+    await session.waitFor(2, 5000);
+    const next = await session.coordinator({ split: 'spread' });
+    expect(next).not.toBe(coord);
+    expect(next.plan.stages.map((s) => s.participant)).toEqual(['p2', 'p3']);
+    const again = await generate(next, tok, { prompt: ref.prompt, maxTokens: N });
+    expect(again.tokens).toEqual(ref.generated_tokens.slice(0, N));
+  });
+
+  it('refuses a peer without the room secret, and a peer holding another model', async () => {
+    const room = createRoom();
+    const { session } = await host(room);
+    const bad = helper(room, 'intruder', 5, { secret: 'guessed-secret-0000' });
+    await expect.poll(() => bad.state).toBe('refused');
+    expect(session.refused).toEqual(['intruder']);
+    expect(session.peers().find((p) => p.id === 'intruder')?.state).toBe('refused');
+    const other = new JoinSession({
+      room, self: 'other', source: tabs(room, 'other', 'participant'),
+      info: { memoryBytes: 1e9, speed: 1, wire: ['f32'], backend: 'cpu', label: 'node', model: 'bafy-another' },
+      factory: () => Promise.reject(new Error('never asked')),
+    });
+    cleanup.push(() => other.leave());
+    await expect.poll(() => session.peers().find((p) => p.id === 'other')?.state).toBe('refused');
+    expect(session.present()).toEqual([]);
+    await expect(session.coordinator()).rejects.toMatchObject({ name: 'PlanError', problem: 'no-participants' });
+  });
+
+  it('spreads evenly only where every share fits', () => {
+    const p = (id: string, layers: number) => ({ id, memoryBytes: rangeMemory(costs, 0, layers), rttSeconds: 0, bandwidthBytesPerSecond: 1e8 });
+    expect(spreadPlan(costs, [p('a', 5), p('b', 5)])).toEqual([{ participant: 'a', from: 0, to: 3 }, { participant: 'b', from: 3, to: 5 }]);
+    expect(spreadPlan(costs, [p('a', 2), p('b', 5)])).toBeUndefined();
+  });
+});
