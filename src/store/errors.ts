@@ -101,6 +101,11 @@ export class UnixFSError extends Error {
   override name = 'UnixFSError';
 }
 
+/** A gateway URL the settings cannot use (not http(s), has a query, already listed). */
+export class InvalidGatewayError extends Error {
+  override name = 'InvalidGatewayError';
+}
+
 /** Registry problems: malformed JSON, a spec that matches nothing, a conflicting republish. */
 export class RegistryError extends Error {
   override name = 'RegistryError';
@@ -137,5 +142,34 @@ export class QuotaError extends Error {
     this.bytesNeeded = options.bytesNeeded;
     this.usage = options.usage;
     this.quota = options.quota;
+  }
+}
+
+/**
+ * An imported file is not what the user said it would be (expected CID or sha256). Nothing of the
+ * import is kept: its blocks are deleted before this is thrown.
+ */
+export class ImportMismatchError extends Error {
+  override name = 'ImportMismatchError';
+  readonly expected: string;
+  readonly actual: string;
+  readonly what: 'cid' | 'sha256';
+
+  constructor(what: 'cid' | 'sha256', expected: string, actual: string, url: string) {
+    super(`${url}: expected ${what} ${expected}, the file has ${actual}; nothing was kept`);
+    this.what = what;
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/** An HTTP(S) server refused or broke a file download (bad status, no body, changed file). */
+export class DownloadError extends Error {
+  override name = 'DownloadError';
+  readonly status: number | undefined;
+
+  constructor(message: string, options?: { status?: number; cause?: unknown }) {
+    super(message, options);
+    this.status = options?.status;
   }
 }

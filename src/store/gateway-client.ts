@@ -17,6 +17,8 @@ import { canVerify, parseCid, verifyBlock } from './verify.ts';
 export type GatewayClientEvent =
   | { type: 'request'; cid: string; gateway: string; round: number; hedge: boolean }
   | { type: 'block'; cid: string; gateway: string; bytes: number; ms: number }
+  /** A CAR range delivered `blocks` verified blocks (`bytes` in all) in `ms`. */
+  | { type: 'car'; cid: string; gateway: string; blocks: number; bytes: number; ms: number }
   | { type: 'failure'; cid: string; gateway: string; error: Error }
   | { type: 'retry'; cid: string; round: number; delayMs: number }
   | { type: 'circuit'; gateway: string; state: CircuitState };
@@ -238,6 +240,7 @@ export class GatewayClient {
     const outer = signal ? AbortSignal.any([signal, ac.signal]) : ac.signal;
     const started = this.now();
     let delivered = 0;
+    let deliveredBytes = 0;
     let skipped = 0;
     let callerFailed: { err: unknown } | undefined;
     try {
@@ -275,11 +278,13 @@ export class GatewayClient {
           throw err;
         }
         delivered++;
+        deliveredBytes += bytes.length;
       }
       const ms = this.now() - started;
       gw.successes++;
       gw.latencyMs = 0.8 * gw.latencyMs + 0.2 * (ms / Math.max(1, delivered));
       gw.breaker.onSuccess();
+      this.emit(options, { type: 'car', cid: root.toString(), gateway: gw.url, blocks: delivered, bytes: deliveredBytes, ms });
       return { gateway: gw.url, blocks: delivered };
     } catch (raw) {
       if (callerFailed) {

@@ -10,7 +10,7 @@ import { NotFoundError } from './errors.ts';
 import { openStore } from './fs-blockstore.ts';
 import { exporter } from 'ipfs-unixfs-exporter';
 import { Link, corrupt, requestFault, shouldCorrupt, type GatewayFaults } from './gateway-faults.ts';
-import { contentType, serveStatic } from './static-files.ts';
+import { contentType, isolate, serveStatic } from './static-files.ts';
 import { blockKey, parseCid } from './verify.ts';
 
 export type { GatewayFaults } from './gateway-faults.ts';
@@ -27,6 +27,14 @@ export interface GatewayServerOptions {
   faults?: GatewayFaults;
   /** false: answer CAR requests with 501, as a raw-block-only gateway does (default true). */
   car?: boolean;
+  /** Access-Control-Allow-Origin: * on every answer, so pages on other origins can fetch (default true). */
+  cors?: boolean;
+  /**
+   * Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp on the
+   * pages it serves (the static folder, sites under /ipfs/), making them cross-origin isolated:
+   * SharedArrayBuffer, so WASM threads. Default: on for the static folder only, as before.
+   */
+  coopCoep?: boolean;
 }
 
 export interface GatewayStats {
@@ -45,12 +53,15 @@ export interface RunningGateway {
 
 const RAW_TYPE = 'application/vnd.ipld.raw';
 const CAR_TYPE = 'application/vnd.ipld.car';
+const IDENTITY = 0x00;
 
-function commonHeaders(res: ServerResponse): void {
-  res.setHeader('Access-Control-Allow-Origin', '*');
-  res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, OPTIONS');
-  res.setHeader('Access-Control-Allow-Headers', 'Accept, Range, Content-Type, User-Agent, X-Requested-With');
-  res.setHeader('Access-Control-Expose-Headers', 'Content-Length, Content-Type, X-Ipfs-Path, X-Ipfs-Roots, Etag');
+function commonHeaders(res: ServerResponse, cors: boolean): void {
+  if (cors) {
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, OPTIONS');
+    res.setHeader('Access-Control-Allow-Headers', 'Accept, Range, Content-Type, User-Agent, X-Requested-With');
+    res.setHeader('Access-Control-Expose-Headers', 'Content-Length, Content-Type, X-Ipfs-Path, X-Ipfs-Roots, Etag');
+  }
   res.setHeader('X-Content-Type-Options', 'nosniff');
   // Lets a cross-origin-isolated page (COEP require-corp) fetch from us.
   res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
@@ -152,6 +163,7 @@ export async function startGateway(options: GatewayServerOptions = {}): Promise<
       res.setHeader('Content-Type', contentType(entry.name));
       res.setHeader('Content-Length', Number(entry.size));
       res.setHeader('X-Ipfs-Path', `/ipfs/${path}`);
+      if (options.coopCoep === true) isolate(res);
       if (req.method === 'HEAD') return void res.end();
       for await (const chunk of entry.content()) await send(res, chunk);
       res.end();
@@ -186,6 +198,13 @@ export async function startGateway(options: GatewayServerOptions = {}): Promise<
     const wanted = negotiate(url, req.headers.accept);
     if ('error' in wanted) return plain(res, wanted.error, wanted.message);
     if (wanted.kind === 'car' && options.car === false) return plain(res, 501, 'this gateway serves raw blocks only');
+    // Identity CIDs carry their bytes inline: answered without the store, as Kubo does. Clients
+    // probe `bafkqaaa` (zero bytes) to learn whether an origin is a trustless gateway.
+    if (cid.multihash.code === IDENTITY && wanted.kind === 'raw') {
+      res.setHeader('Content-Type', RAW_TYPE);
+      res.setHeader('Content-Length', cid.multihash.digest.length);
+      return void res.end(req.method === 'HEAD' ? undefined : cid.multihash.digest);
+    }
     if (!(await store.has(cid))) return plain(res, 404, `block ${cid} not found`);
 
     res.setHeader('X-Ipfs-Path', `/ipfs/${cid}`);
@@ -246,7 +265,7 @@ export async function startGateway(options: GatewayServerOptions = {}): Promise<
   }
 
   const server = createServer((req, res) => {
-    commonHeaders(res);
+    commonHeaders(res, options.cors !== false);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = async (): Promise<void> => {
       if (req.method === 'OPTIONS') {
@@ -256,7 +275,7 @@ export async function startGateway(options: GatewayServerOptions = {}): Promise<
       }
       if (req.method !== 'GET' && req.method !== 'HEAD') return plain(res, 405, 'method not allowed');
       if (url.pathname.startsWith('/ipfs/')) return handleIpfs(req, res, url);
-      if (options.staticDir && (await serveStatic(options.staticDir, url.pathname, req, res))) return;
+      if (options.staticDir && (await serveStatic(options.staticDir, url.pathname, req, res, { isolate: options.coopCoep !== false }))) return;
       plain(res, 404, 'not found');
     };
     route().catch((err: unknown) => {

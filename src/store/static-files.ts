@@ -25,8 +25,16 @@ export function contentType(name: string): string {
   return types[extname(name).toLowerCase()] ?? 'application/octet-stream';
 }
 
-/** True when it answered; false leaves the request to the caller (404). */
-export async function serveStatic(dir: string, pathname: string, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+/** Cross-origin isolation, so the page may use SharedArrayBuffer and threads. */
+export function isolate(res: ServerResponse): void {
+  res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+  res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+}
+
+/** True when it answered; false leaves the request to the caller (404). `isolate` (default true): COOP/COEP. */
+export async function serveStatic(
+  dir: string, pathname: string, req: IncomingMessage, res: ServerResponse, options: { isolate?: boolean } = {},
+): Promise<boolean> {
   let rel: string;
   try {
     rel = decodeURIComponent(pathname);
@@ -48,9 +56,7 @@ export async function serveStatic(dir: string, pathname: string, req: IncomingMe
     res.setHeader('Content-Type', types[extname(file).toLowerCase()] ?? 'application/octet-stream');
     res.setHeader('Content-Length', info.size);
     res.setHeader('Cache-Control', 'no-cache');
-    // Cross-origin isolation, so the app may use SharedArrayBuffer and threads.
-    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
-    res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+    if (options.isolate !== false) isolate(res);
     if (req.method === 'HEAD') {
       res.end();
       return true;

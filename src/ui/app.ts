@@ -1,7 +1,7 @@
 // <tabshard-app>: the application shell: the model panel and chat (engine in a worker), the storage
 // panel (loader worker, same IndexedDB), and the capability report. The registry seed comes from
 // ./registry.json next to the app (written by the server that hosts it), merged with the entries
-// stored in this browser (local imports); the same origin is the default gateway.
+// stored in this browser (local imports); the gateways come from the sources panel (settings).
 import { LitElement, css, html } from 'lit';
 import { browserEnvironment, probeCapabilities, type CapabilityReport } from '../gpu/capabilities.ts';
 import { importRegistry, list, type RegistryEntry } from '../store/registry.ts';
@@ -15,6 +15,10 @@ import './caps-panel.ts';
 import './chat-panel.ts';
 import './model-panel.ts';
 import './storage-panel.ts';
+import '../shard/ui/share-panel.ts';
+import '../shard/ui/join-panel.ts';
+import { isShareLink } from '../shard/share-link.ts';
+import './sources-panel.ts';
 
 export class TabshardApp extends LitElement {
   static override properties = {
@@ -25,6 +29,7 @@ export class TabshardApp extends LitElement {
     engine: { state: true },
     loader: { state: true },
     offline: { state: true },
+    chosenGateways: { state: true },
   };
   declare report: CapabilityReport | undefined;
   declare error: string | undefined;
@@ -33,6 +38,8 @@ export class TabshardApp extends LitElement {
   declare engine: EngineClient | undefined;
   declare loader: LoaderClient | undefined;
   declare offline: boolean;
+  /** The enabled gateways from the settings panel, once it has read them. */
+  declare chosenGateways: string[] | undefined;
   private registryJson: string | undefined;
   private readonly params = new URLSearchParams(location.search);
 
@@ -122,7 +129,7 @@ export class TabshardApp extends LitElement {
         <span class="tag">quantized language models in your browser, verified from IPFS</span>
         ${this.offline ? html`<span class="badge" role="status" data-testid="offline">offline</span>` : ''}
       </header>
-      <main>
+      ${isShareLink(location.hash) ? html`<tabshard-join-panel .dbName=${this.dbName} .gateways=${this.gateways}></tabshard-join-panel>` : html`<main>
         <div>
           <tabshard-model-panel .engine=${this.engine} .entries=${this.entries} .gateways=${this.gateways} .dbName=${this.dbName}
             @model-loaded=${(e: CustomEvent<EngineModelInfo>) => (this.model = e.detail)}
@@ -132,21 +139,24 @@ export class TabshardApp extends LitElement {
             }}
             @store-changed=${() => void this.storage()?.refresh()}></tabshard-model-panel>
           <tabshard-chat-panel .engine=${this.engine} .model=${this.model}></tabshard-chat-panel>
+          <tabshard-share-panel .engine=${this.engine} .model=${this.model} .dbName=${this.dbName} .gateways=${this.gateways}></tabshard-share-panel>
         </div>
         <div>
           <tabshard-storage .loader=${this.loader}></tabshard-storage>
+          <tabshard-sources .dbName=${this.dbName} @gateways-changed=${(e: CustomEvent<string[]>) => (this.chosenGateways = e.detail)}></tabshard-sources>
           <section class="device" aria-labelledby="device-h">
             <h2 id="device-h">This device</h2>
             ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : html`<tabshard-caps .report=${r}></tabshard-caps>`}
           </section>
         </div>
-      </main>
+      </main>`}
     `;
   }
 
   private get gateways(): string[] {
+    // ?gateways= overrides the settings for this visit; before the settings are read, the origin.
     const g = this.params.get('gateways');
-    return g ? g.split(',') : [location.origin];
+    return g ? g.split(',') : (this.chosenGateways ?? [location.origin]);
   }
 }
 customElements.define('tabshard-app', TabshardApp);

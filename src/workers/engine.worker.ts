@@ -14,6 +14,8 @@ import { tokenizerFromGguf } from '../engine/tokenizer/index.ts';
 import type { Tokenizer } from '../engine/tokenizer/tokenizer.ts';
 import { IdbBlockstore } from '../store/idb-blockstore.ts';
 import { IdbRegistry } from '../store/idb-registry.ts';
+import { HealthRecorder } from '../store/gateway-health.ts';
+import { IdbSources } from '../store/idb-sources.ts';
 import { Loader } from '../store/loader.ts';
 import { MemoryModelStore } from '../store/memory-model-store.ts';
 import type { ModelStore } from '../store/model-store.ts';
@@ -46,7 +48,9 @@ function openStore() {
       const s = await IdbBlockstore.open({ dbName: config.dbName });
       const registry = new IdbRegistry(s.db);
       if (config.registryJson) await registry.importJson(config.registryJson);
-      return { store: s, loader: new Loader({ store: s, registry: () => registry.load() }) };
+      // The gateway client's events become each gateway's health record (the settings panel shows them).
+      const health = new HealthRecorder(new IdbSources(s.db));
+      return { store: s, loader: new Loader({ store: s, registry: () => registry.load(), client: { onEvent: health.onEvent } }) };
     } catch (err) {
       // No IndexedDB here (a sandboxed iframe with an opaque origin, some private modes): keep the
       // verified blocks in memory for this page's life instead of failing the load.

@@ -6,6 +6,8 @@ import { readGgufHeader } from '../formats/gguf-reader.ts';
 import { AbortError } from '../store/errors.ts';
 import { IdbBlockstore } from '../store/idb-blockstore.ts';
 import { IdbRegistry } from '../store/idb-registry.ts';
+import { HealthRecorder } from '../store/gateway-health.ts';
+import { IdbSources } from '../store/idb-sources.ts';
 import type { LoadProgress } from '../store/load-progress.ts';
 import { Loader, type LoadResult } from '../store/loader.ts';
 import { storageStatus } from '../store/storage-status.ts';
@@ -31,7 +33,10 @@ function open(): Promise<Opened> {
     const loader = new Loader({
       store,
       registry: () => registry.load(),
-      client: { hedgeDelayMs: config.hedgeDelayMs, timeoutMs: config.timeoutMs, retries: config.retries },
+      client: {
+        hedgeDelayMs: config.hedgeDelayMs, timeoutMs: config.timeoutMs, retries: config.retries,
+        onEvent: new HealthRecorder(new IdbSources(store.db)).onEvent,
+      },
     });
     return { store, registry, loader };
   })();

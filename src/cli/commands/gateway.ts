@@ -6,11 +6,14 @@ import type { GatewayFaults } from '../../store/gateway-faults.ts';
 
 export const summary = 'serve a block store over the IPFS trustless gateway protocol (raw + CAR)';
 
-export const usage = `tabshard gateway [--port P] [--store DIR] [--host 127.0.0.1] [--static DIR]
+export const usage = `tabshard gateway [--port P] [--store DIR] [--host 127.0.0.1] [--static DIR] [--cors] [--coop-coep]
     faults: [--corrupt-fraction F] [--corrupt-cid CID]... [--fail-first N] [--fail-fraction F]
             [--fail-status 503] [--stall-first N] [--stall-fraction F] [--close-first N]
             [--close-fraction F] [--delay MS] [--link MIB_PER_S] [--fault-seed S]
-    --link: send bodies at most this fast in all (a gateway behind a link of that speed)`;
+    --link: send bodies at most this fast in all (a gateway behind a link of that speed)
+    --cors: Access-Control-Allow-Origin: * (pages on other origins, e.g. a static host, may fetch blocks)
+    --coop-coep: serve the --static app and /ipfs/ sites cross-origin isolated (COOP same-origin +
+                 COEP require-corp: SharedArrayBuffer, so WASM threads)`;
 
 function num(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
@@ -35,6 +38,7 @@ export async function run(args: string[]): Promise<number> {
       'fail-first': s, 'fail-fraction': s, 'fail-status': s,
       'stall-first': s, 'stall-fraction': s, 'close-first': s, 'close-fraction': s,
       delay: s, link: s, 'fault-seed': s,
+      cors: { type: 'boolean' }, 'coop-coep': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     usage,
@@ -63,6 +67,8 @@ export async function run(args: string[]): Promise<number> {
     store: values.store ?? '.store',
     staticDir: values.static,
     faults,
+    cors: values.cors === true,
+    coopCoep: values['coop-coep'] === true,
   });
   console.error(`tabshard gateway: ${gw.url}/ipfs/{cid}?format=raw|car  (store ${values.store ?? '.store'})`);
   await new Promise<void>((resolve) => {
