@@ -15,6 +15,7 @@ export default defineConfig({
         widget: 'src/widget/index.ts',
         kernels: 'e2e/pages/kernels.html',
         'engine-f16': 'e2e/pages/engine-f16.html',
+        families: 'e2e/pages/families.html',
         store: 'e2e/pages/store.html',
         shard: 'e2e/pages/shard.html',
         onnx: 'e2e/pages/onnx.html',
