@@ -6,6 +6,7 @@ import type { GgufFile } from '../formats/gguf-types.ts';
 import type { LlamaConfig } from './backend.ts';
 import { ModelTensorError, UnsupportedModelError } from './errors.ts';
 import { familyFromGguf, SUPPORTED_ARCHITECTURES } from './family.ts';
+import { checkKnownTensors } from './weights.ts';
 
 export { SUPPORTED_ARCHITECTURES };
 
@@ -51,7 +52,7 @@ export function configFromGguf(file: GgufFile): LlamaConfig {
   const embd = findTensor(file, 'token_embd.weight');
   if (!embd) throw new ModelTensorError(`model has no token_embd.weight`);
   const nVocab = embd.shape[1] ?? metaArray(file, 'tokenizer.ggml.tokens')?.values.length ?? 0;
-  return {
+  const cfg: LlamaConfig = {
     arch,
     nLayer,
     nEmbd,
@@ -71,4 +72,6 @@ export function configFromGguf(file: GgufFile): LlamaConfig {
     tiedOutput: findTensor(file, 'output.weight') === undefined,
     family: familyFromGguf(file, { arch, nLayer, nEmbd, nHead, headDimK }),
   };
+  checkKnownTensors(file, cfg);
+  return cfg;
 }

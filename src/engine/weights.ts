@@ -4,7 +4,7 @@
 import { findTensor } from '../formats/gguf-reader.ts';
 import type { GgufFile, GgufTensorInfo } from '../formats/gguf-types.ts';
 import type { LlamaConfig } from './backend.ts';
-import { ModelTensorError } from './errors.ts';
+import { ModelTensorError, UnsupportedModelError } from './errors.ts';
 import { ropeFactorTensor } from './family.ts';
 
 /**
@@ -134,6 +134,22 @@ export function sliceWeights(file: GgufFile, cfg: LlamaConfig, spec: SliceSpec):
     if (cfg.family.outputBias) out.push(ref(file, cfg, 'output.bias', 'output.bias'));
   }
   return out;
+}
+
+/**
+ * Refuse a file holding a tensor this family's graph would not use (llama.cpp refuses such files
+ * too): running it without that tensor would guess at the model. The error names the tensor.
+ */
+export function checkKnownTensors(file: GgufFile, cfg: LlamaConfig): void {
+  const known = new Set(['token_embd.weight', 'output_norm.weight', 'output.weight', 'rope_freqs.weight', 'rope_factors_long.weight', 'rope_factors_short.weight']);
+  if (cfg.family.outputBias) known.add('output.bias');
+  const roles = layerRoles(cfg);
+  for (let l = 0; l < cfg.nLayer; l++) for (const r of roles) known.add(layerTensorName(l, r));
+  const unknown = file.tensors.filter((t) => !known.has(t.name)).map((t) => t.name);
+  if (unknown.length) {
+    const more = unknown.length > 3 ? ` and ${unknown.length - 3} more` : '';
+    throw new UnsupportedModelError(cfg.arch, `tensor${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 3).map((n) => `'${n}'`).join(', ')}${more} not used by this engine's ${cfg.arch} graph`);
+  }
 }
 
 /** Bytes of the tensors (as stored, i.e. quantized) a slice loads; per layer via sliceWeights(from=i, to=i+1). */

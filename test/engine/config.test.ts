@@ -34,6 +34,31 @@ describe('configFromGguf', () => {
   });
 });
 
+describe('families', () => {
+  const kv = (key: string, value: string): GgufKV => ({ key, type: GgufValueType.STRING, value });
+  /** The f32 fixture rewritten with `edit` applied to its tensor list and another architecture name. */
+  function rewrite(arch: string, edit: (ts: { name: string; shape: number[]; type: number; data: Uint8Array }[]) => void): Uint8Array {
+    const bytes = modelFile('stories260K-f32').bytes;
+    const f = parseGguf(bytes);
+    const tensors = f.tensors.map((t) => ({ name: t.name, shape: t.shape, type: t.type, data: bytes.subarray(t.absoluteOffset, t.absoluteOffset + t.byteSize) }));
+    edit(tensors);
+    const metadata = [...f.metadata.values()].map((m) => m.key === 'general.architecture' ? kv(m.key, arch) : { ...m, key: m.key.replace(/^llama\./, `${arch}.`) });
+    return writeGguf({ metadata, tensors });
+  }
+
+  it('refuses a tensor the graph would not use, by name', () => {
+    const extra = rewrite('llama', (ts) => ts.push({ name: 'blk.1.ffn_gate_inp.weight', shape: [64, 4], type: 0, data: new Uint8Array(64 * 4 * 4) }));
+    expect(() => configFromGguf(parseGguf(extra))).toThrow(expect.objectContaining({ name: 'UnsupportedModelError', message: expect.stringContaining("'blk.1.ffn_gate_inp.weight'") }));
+  });
+
+  it("names a family's missing tensor (qwen3 without its q/k norms)", async () => {
+    const bytes = rewrite('qwen3', () => undefined);
+    const file = parseGguf(bytes);
+    expect(configFromGguf(file).family).toMatchObject({ ropeNeox: true, qkNorm: true });
+    await expect(createCpuBackend(file, bytesSource(bytes))).rejects.toMatchObject({ name: 'ModelTensorError', message: expect.stringContaining("'blk.0.attn_q_norm.weight'") });
+  });
+});
+
 describe('weights', () => {
   const { file } = modelFile('stories260K-pad256-q4_k');
   const cfg = configFromGguf(file);
