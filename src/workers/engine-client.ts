@@ -16,6 +16,11 @@ export class EngineClient {
   /** undefined when the engine runs in this thread (no worker could be started). */
   readonly worker: Worker | undefined;
   readonly api: Remote<EngineWorkerApi>;
+  /**
+   * While set, generate() is answered here instead of by the worker: a shard room's coordinator
+   * (src/shard/ui/share-panel.ts) answers the chat across the room's participants.
+   */
+  generateVia: ((opts: Omit<EngineGenerateOptions, 'callId'>, onToken?: (e: TokenEvent) => void, signal?: AbortSignal) => Promise<EngineGenerateResult>) | undefined;
 
   constructor(worker?: Worker, options: { inThread?: boolean } = {}) {
     installWireHandlers();
@@ -64,6 +69,7 @@ export class EngineClient {
   }
 
   generate(opts: Omit<EngineGenerateOptions, 'callId'>, onToken?: (e: TokenEvent) => void, signal?: AbortSignal): Promise<EngineGenerateResult> {
+    if (this.generateVia) return this.generateVia(opts, onToken, signal);
     return this.call(signal, (callId) => this.api.generate({ ...opts, callId }, onToken ? proxy(onToken) : undefined));
   }
 
