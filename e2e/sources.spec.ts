@@ -2,12 +2,13 @@
 // no /ipfs/ route: gateways chosen in settings (one of them corrupting), their health; registries
 // added by CID; files imported from HTTP servers with and without Range support. Every server here
 // is started by this spec on 127.0.0.1; requests to anything else are refused and counted.
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { computeCids } from '../src/store/cid.ts';
 import { startGateway, type RunningGateway } from '../src/store/gateway-server.ts';
 import { publish } from '../src/store/publish.ts';
 import { PUBLIC_GATEWAYS } from '../src/store/public-gateways.ts';
@@ -16,6 +17,8 @@ import { serveStatic } from '../src/store/static-files.ts';
 import { artifact, watchErrors } from './helpers.ts';
 
 const DEMO = 'public/models/stories260K.gguf';
+// 5.4 MB, 21 leaves: long enough to reload in the middle of an import from a slow server.
+const BIG = 'test/fixtures/stories260K-pad256-f32.gguf';
 
 let dir: string;
 let storeDir: string;
@@ -114,4 +117,104 @@ test('gateways chosen in settings: a corrupting one is shown with its integrity 
   await expect(rows(page).first().getByTestId('wrong-blocks')).toBeVisible();
   expect(outside).toEqual([]);
   expect(errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
+});
+
+/** A plain HTTP file server (CORS, optional Range support) sending at ~1.6 MB/s; logs Range headers. */
+async function fileServer(file: string, range: boolean): Promise<{ url: string; ranges: string[] }> {
+  const bytes = readFileSync(file);
+  const ranges: string[] = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Access-Control-Allow-Headers', 'range, if-range');
+    res.setHeader('Access-Control-Expose-Headers', 'content-length, content-range, accept-ranges, etag');
+    res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
+    if (req.method === 'OPTIONS') return void res.writeHead(204).end();
+    const m = range ? /^bytes=(\d+)-$/.exec(req.headers.range ?? '') : null;
+    if (req.headers.range) ranges.push(req.headers.range);
+    const from = m ? Number(m[1]) : 0;
+    res.statusCode = m ? 206 : 200;
+    if (range) res.setHeader('Accept-Ranges', 'bytes');
+    if (m) res.setHeader('Content-Range', `bytes ${from}-${bytes.length - 1}/${bytes.length}`);
+    res.setHeader('Content-Length', bytes.length - from);
+    res.setHeader('ETag', '"fixture"');
+    let at = from;
+    const timer = setInterval(() => {
+      if (res.destroyed) return clearInterval(timer);
+      res.write(bytes.subarray(at, (at += 65536)));
+      if (at >= bytes.length) {
+        clearInterval(timer);
+        res.end();
+      }
+    }, 40);
+    res.on('close', () => clearInterval(timer));
+  });
+  const url = await listen(server);
+  servers.push(server);
+  return { url: `${url}/files/stories-pad.gguf`, ranges };
+}
+
+const servers: Server[] = [];
+test.afterAll(() => servers.forEach((s) => { s.closeAllConnections(); s.close(); }));
+
+/** Blocks and models in the app's IndexedDB (counted with IndexedDB itself). */
+function storedCounts(page: Page): Promise<{ blocks: number; models: number }> {
+  return page.evaluate(() => new Promise((resolve, reject) => {
+    const req = indexedDB.open('tabshard');
+    req.onerror = () => reject(req.error);
+    req.onsuccess = () => {
+      const tx = req.result.transaction(['blocks', 'models']);
+      const b = tx.objectStore('blocks').count();
+      const m = tx.objectStore('models').count();
+      tx.oncomplete = () => {
+        req.result.close();
+        resolve({ blocks: b.result, models: m.result });
+      };
+    };
+  }));
+}
+
+test('import from URL: a reload mid-import resumes with a Range request; the CID is `tabshard cid`\'s', async ({ page, context }, info) => {
+  const outside = await loopbackOnly(context);
+  const { url, ranges } = await fileServer(BIG, true);
+  const cids = await computeCids(() => [readFileSync(BIG)], { rawLeaves: true });
+  await openApp(page);
+  await page.getByTestId('import-url').fill(url);
+  await page.getByTestId('import-start').click();
+  const progress = page.getByTestId('url-import-progress');
+  await expect.poll(async () => Number(await progress.getAttribute('data-bytes')), { timeout: 30_000 }).toBeGreaterThan(1_600_000);
+  await page.waitForTimeout(700); // the resume record is written at most every 500 ms
+  await page.reload();
+  const resume = page.getByTestId('import-resume');
+  await expect(resume).toBeVisible();
+  await resume.click();
+  const result = page.getByTestId('import-result');
+  await expect(result).toBeVisible({ timeout: 60_000 });
+  await expect(result).toHaveAttribute('data-cid', cids.cidv1RawLeaves!);
+  await expect(result).toHaveAttribute('data-range', 'true');
+  expect(Number(await result.getAttribute('data-resumed'))).toBeGreaterThan(1_000_000);
+  expect(ranges).toEqual([`bytes=${await result.getAttribute('data-resumed')}-`]);
+  await expect(page.getByTestId('unfinished-imports')).toHaveCount(0);
+  await artifact(page, info, 'sources-import');
+  expect(outside).toEqual([]);
+});
+
+test('import from URL without Range support gives the same CID; a wrong sha256 leaves nothing stored', async ({ page, context }) => {
+  const outside = await loopbackOnly(context);
+  const { url, ranges } = await fileServer(DEMO, false);
+  const cids = await computeCids(() => [readFileSync(DEMO)], { rawLeaves: true });
+  await openApp(page);
+  await page.getByTestId('import-url').fill(url);
+  await page.getByTestId('expect-sha256').fill('0'.repeat(64));
+  await page.getByTestId('import-start').click();
+  await expect(page.getByTestId('import-error')).toContainText('ImportMismatchError');
+  expect(await storedCounts(page)).toEqual({ blocks: 0, models: 0 });
+  await expect(page.getByTestId('unfinished-imports')).toHaveCount(0);
+
+  await page.getByTestId('expect-sha256').fill(demo.sha256);
+  await page.getByTestId('import-start').click();
+  await expect(page.getByTestId('import-result')).toHaveAttribute('data-cid', cids.cidv1RawLeaves!, { timeout: 60_000 });
+  await expect(page.getByTestId('import-result')).toHaveAttribute('data-sha256', demo.sha256);
+  expect(ranges).toEqual([]);
+  expect((await storedCounts(page)).models).toBe(1);
+  expect(outside).toEqual([]);
 });

@@ -23,6 +23,8 @@ export interface ImportOptions {
   blockstore?: Pick<Blockstore, 'put'>;
   signal?: AbortSignal;
   onProgress?: (event: ImportProgress) => void;
+  /** Blocks hashed and stored at once (default 4); 1 stores them strictly in file order. */
+  blockWriteConcurrency?: number;
 }
 
 export interface ImportResult {
@@ -84,7 +86,7 @@ export async function importFile(source: ByteSource, options: ImportOptions = {}
     rawLeaves,
     cidVersion: rawLeaves ? 1 : 0,
     // Few blocks in flight: bounded memory matters more than hashing in parallel.
-    blockWriteConcurrency: 4,
+    blockWriteConcurrency: options.blockWriteConcurrency ?? 4,
   });
   return { root: result.cid, size: Number(result.unixfs?.fileSize() ?? result.size), blocks };
 }

@@ -8,12 +8,11 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type { CID } from 'multiformats/cid';
-import { readGgufHeader } from '../formats/gguf-reader.ts';
-import { metaNumber, metaString } from '../formats/gguf-meta.ts';
 import { carStream, scopeBlocks } from './car.ts';
 import { importFile } from './cid.ts';
 import { RegistryError } from './errors.ts';
 import { openStore, type FsBlockstore } from './fs-blockstore.ts';
+import { summarizeGguf } from './gguf-summary.ts';
 import {
   addEntry, emptyRegistry, exportRegistry, importRegistry, isValidName,
   type GgufSummary, type Registry, type RegistryEntry,
@@ -47,23 +46,8 @@ export interface PublishResult {
 const GGUF_MAGIC = [0x47, 0x47, 0x55, 0x46]; // "GGUF"
 
 /** Architecture, parameter count, context length and tensor types, read back through the DAG. */
-async function ggufSummary(root: CID, store: FsBlockstore, signal?: AbortSignal): Promise<GgufSummary> {
-  const source = await createRangeSource(root, (cid, o) => store.get(cid, o), { signal });
-  const file = await readGgufHeader(source, { signal });
-  const architecture = metaString(file, 'general.architecture');
-  const tensorTypes: Record<string, number> = {};
-  let parameterCount = 0;
-  for (const t of file.tensors) {
-    tensorTypes[t.typeName] = (tensorTypes[t.typeName] ?? 0) + 1;
-    parameterCount += t.nElements;
-  }
-  return {
-    architecture,
-    modelName: metaString(file, 'general.name'),
-    parameterCount,
-    contextLength: architecture ? metaNumber(file, `${architecture}.context_length`) : undefined,
-    tensorTypes,
-  };
+async function ggufSummary(root: CID, store: FsBlockstore, signal?: AbortSignal): Promise<GgufSummary | undefined> {
+  return summarizeGguf(await createRangeSource(root, (cid, o) => store.get(cid, o), { signal }), signal);
 }
 
 async function writeAtomically(path: string, write: (tmp: string) => Promise<void>): Promise<void> {

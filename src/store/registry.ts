@@ -40,6 +40,8 @@ export interface RegistryEntry {
   tasks?: string[];
   /** Path inside the directory ('onnx/model.onnx') → file (directory entries). */
   files?: Record<string, RegistryFile>;
+  /** Where the bytes were first fetched from, for a file imported from a URL (informative only). */
+  source?: string;
 }
 
 export interface Registry {

@@ -19,6 +19,7 @@ import '../shard/ui/share-panel.ts';
 import '../shard/ui/join-panel.ts';
 import { isShareLink } from '../shard/share-link.ts';
 import './sources-panel.ts';
+import './import-url-panel.ts';
 
 export class TabshardApp extends LitElement {
   static override properties = {
@@ -117,6 +118,12 @@ export class TabshardApp extends LitElement {
     }
   }
 
+  /** A model imported (a dropped file, a URL): list it and select it. */
+  private readonly onImported = async (e: CustomEvent<RegistryEntry>): Promise<void> => {
+    await this.refreshEntries();
+    this.renderRoot.querySelector<ModelPanel>('tabshard-model-panel')?.select(`${e.detail.name}@${e.detail.version}`);
+  };
+
   private storage(): StoragePanel | null {
     return this.renderRoot.querySelector('tabshard-storage');
   }
@@ -133,10 +140,7 @@ export class TabshardApp extends LitElement {
         <div>
           <tabshard-model-panel .engine=${this.engine} .entries=${this.entries} .gateways=${this.gateways} .dbName=${this.dbName}
             @model-loaded=${(e: CustomEvent<EngineModelInfo>) => (this.model = e.detail)}
-            @model-imported=${async (e: CustomEvent<RegistryEntry>) => {
-              await this.refreshEntries();
-              this.renderRoot.querySelector<ModelPanel>('tabshard-model-panel')?.select(`${e.detail.name}@${e.detail.version}`);
-            }}
+            @model-imported=${this.onImported}
             @store-changed=${() => void this.storage()?.refresh()}></tabshard-model-panel>
           <tabshard-chat-panel .engine=${this.engine} .model=${this.model}></tabshard-chat-panel>
           <tabshard-share-panel .engine=${this.engine} .model=${this.model} .dbName=${this.dbName} .gateways=${this.gateways}></tabshard-share-panel>
@@ -144,6 +148,7 @@ export class TabshardApp extends LitElement {
         <div>
           <tabshard-storage .loader=${this.loader}></tabshard-storage>
           <tabshard-sources .dbName=${this.dbName} @gateways-changed=${(e: CustomEvent<string[]>) => (this.chosenGateways = e.detail)}></tabshard-sources>
+          <tabshard-import-url .dbName=${this.dbName} @model-imported=${this.onImported} @store-changed=${() => void this.storage()?.refresh()}></tabshard-import-url>
           <section class="device" aria-labelledby="device-h">
             <h2 id="device-h">This device</h2>
             ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : html`<tabshard-caps .report=${r}></tabshard-caps>`}

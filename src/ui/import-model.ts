@@ -3,9 +3,8 @@
 // block goes to the app's IndexedDB store, the model record is marked available, and a registry
 // entry `<file name>@0.0.0-local` tagged `local` is added beside the seed entries.
 import type { CID } from 'multiformats/cid';
-import { readGgufHeader } from '../formats/gguf-reader.ts';
-import { metaNumber, metaString } from '../formats/gguf-meta.ts';
 import { importFile } from '../store/cid.ts';
+import { summarizeGguf } from '../store/gguf-summary.ts';
 import { IdbBlockstore } from '../store/idb-blockstore.ts';
 import { IdbRegistry } from '../store/idb-registry.ts';
 import type { GgufSummary, RegistryEntry } from '../store/registry.ts';
@@ -22,20 +21,8 @@ export function modelNameFor(fileName: string): string {
   return (base || 'model').slice(0, 100);
 }
 
-async function summary(file: Blob): Promise<GgufSummary | undefined> {
-  const head = new Uint8Array(await file.slice(0, 4).arrayBuffer());
-  if (String.fromCharCode(...head) !== 'GGUF') return undefined;
-  const source = { size: file.size, read: async (o: number, l: number) => new Uint8Array(await file.slice(o, o + l).arrayBuffer()) };
-  const gguf = await readGgufHeader(source);
-  const architecture = metaString(gguf, 'general.architecture');
-  const tensorTypes: Record<string, number> = {};
-  let parameterCount = 0;
-  for (const t of gguf.tensors) {
-    tensorTypes[t.typeName] = (tensorTypes[t.typeName] ?? 0) + 1;
-    parameterCount += t.nElements;
-  }
-  const contextLength = architecture ? metaNumber(gguf, `${architecture}.context_length`) : undefined;
-  return { architecture, modelName: metaString(gguf, 'general.name'), parameterCount, contextLength, tensorTypes };
+function summary(file: Blob): Promise<GgufSummary | undefined> {
+  return summarizeGguf({ size: file.size, read: async (o: number, l: number) => new Uint8Array(await file.slice(o, o + l).arrayBuffer()) });
 }
 
 async function sha256Hex(file: Blob): Promise<string> {
