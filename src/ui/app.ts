@@ -142,7 +142,7 @@ export class TabshardApp extends LitElement {
             @model-loaded=${(e: CustomEvent<EngineModelInfo>) => (this.model = e.detail)}
             @model-imported=${this.onImported}
             @store-changed=${() => void this.storage()?.refresh()}></tabshard-model-panel>
-          <tabshard-chat-panel .engine=${this.engine} .model=${this.model}></tabshard-chat-panel>
+          <tabshard-chat-panel .engine=${this.engine} .model=${this.model} .dbName=${this.dbName}></tabshard-chat-panel>
           <tabshard-share-panel .engine=${this.engine} .model=${this.model} .dbName=${this.dbName} .gateways=${this.gateways}></tabshard-share-panel>
         </div>
         <div>

@@ -1,34 +1,36 @@
 // <tabshard-chat-panel>: the conversation with the loaded model: a system prompt, the turns so far
 // (each new one answers the whole conversation with the model's chat template, the engine reusing
-// its KV cache for what the turns before computed), streamed tokens (an ARIA live region), stop
-// (keeps the partial answer), regenerate (replaces the last answer), sampling settings, and per-turn
-// speed and reused tokens. Answers are text (code blocks monospace), never HTML. The model is loaded
-// by <tabshard-model-panel>; both talk to the same EngineClient.
-import { LitElement, css, html, nothing } from 'lit';
+// its KV cache for what the turns before computed), streamed tokens, Stop (keeps the partial answer),
+// Regenerate (replaces the last answer), Edit (an earlier message: the turns after it are dropped),
+// sampling settings, per-turn speed and reused tokens, and the saved conversations beside it
+// (IndexedDB, each tied to the model it was held with). The model is loaded by
+// <tabshard-model-panel>; both talk to the same EngineClient.
+import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import type { EngineClient } from '../workers/engine-client.ts';
-import type { EngineModelInfo } from '../workers/engine-api.ts';
+import type { EngineGenerateResult, EngineModelInfo } from '../workers/engine-api.ts';
 import type { SamplingOptions } from '../engine/sampler.ts';
 import type { ChatMessage } from '../engine/tokenizer/chat.ts';
-import type { EngineGenerateResult } from '../workers/engine-api.ts';
-import { renderAnswer } from './answer-text.ts';
+import { ConversationStore, titleFor, type SavedConversation, type SavedTurn, type TurnStats } from './conversations-store.ts';
 import { explain } from './format.ts';
 import { panelStyles } from './styles.ts';
-
-interface Turn {
-  prompt: string;
-  text: string;
-  result?: EngineGenerateResult;
-  error?: string;
-}
+import './chat-turn.ts';
+import './conversation-list.ts';
 
 /** The conversation the engine answers: the system prompt, then each turn's prompt and answer. */
-function messagesOf(system: string, turns: readonly Turn[]): ChatMessage[] {
+function messagesOf(system: string, turns: readonly SavedTurn[]): ChatMessage[] {
   const out: ChatMessage[] = system.trim() ? [{ role: 'system', content: system }] : [];
   turns.forEach((t, i) => {
     out.push({ role: 'user', content: t.prompt });
     if (i < turns.length - 1) out.push({ role: 'assistant', content: t.text });
   });
   return out;
+}
+
+function statsOf(r: EngineGenerateResult): TurnStats {
+  return {
+    tokens: r.tokens.length, stoppedBy: r.stoppedBy, prefillTokensPerSecond: r.prefillTokensPerSecond,
+    decodeTokensPerSecond: r.decodeTokensPerSecond, reusedTokens: r.reusedTokens, promptTokens: r.promptTokens, format: r.format,
+  };
 }
 
 /** The sampling controls: [id, label, min, max, step, default]. Temperature 0 means greedy. */
@@ -45,36 +47,76 @@ export class ChatPanel extends LitElement {
   static override properties = {
     engine: { attribute: false },
     model: { attribute: false },
+    dbName: { attribute: false },
     turns: { state: true },
+    system: { state: true },
     busy: { state: true },
     notice: { state: true },
+    current: { state: true },
+    saved: { state: true },
   };
   declare engine: EngineClient | undefined;
   declare model: EngineModelInfo | undefined;
-  declare turns: Turn[];
+  /** The app's block-store database name; conversations live in `<dbName>-conversations`. */
+  declare dbName: string | undefined;
+  declare turns: SavedTurn[];
+  declare system: string;
   declare busy: boolean;
-  /** Told once the context was full and the oldest turns were dropped. */
+  /** A note for the user (turns dropped to fit the context, a conversation started for a new model, storage trouble). */
   declare notice: string | undefined;
+  /** The conversation shown (unsaved until its first answer). */
+  declare current: SavedConversation | undefined;
+  declare saved: SavedConversation[];
   private abort: AbortController | undefined;
+  private store: Promise<ConversationStore | undefined> | undefined;
 
   constructor() {
     super();
     this.turns = [];
+    this.system = '';
+    this.saved = [];
     this.busy = false;
   }
 
   static override styles = [
     panelStyles,
     css`
+      .layout { display: grid; grid-template-columns: minmax(10rem, 14rem) minmax(0, 1fr); gap: 1rem; align-items: start; }
+      @media (max-width: 40rem) { .layout { grid-template-columns: minmax(0, 1fr); } }
       textarea { width: 100%; min-height: 4.5rem; resize: vertical; }
-      ol.turns { list-style: none; padding: 0; margin: 0 0 0.75rem; display: grid; gap: 0.5rem; }
-      .prompt { font-weight: 600; white-space: pre-wrap; }
-      pre.code { font-family: ui-monospace, monospace; white-space: pre; overflow-x: auto; margin: 0.4rem 0; padding: 0.4rem 0.5rem; border-radius: 6px; background: color-mix(in srgb, CanvasText 7%, Canvas); }
-      .answer { white-space: pre-wrap; border: 1px solid var(--ts-border); border-radius: 8px; padding: 0.6rem 0.75rem; min-height: 1.5rem; overflow-wrap: anywhere; }
+      #system { min-height: 2.5rem; }
+      ol.turns { list-style: none; padding: 0; margin: 0.5rem 0 0.75rem; display: grid; gap: 0.75rem; }
       details { margin: 0.5rem 0; }
       summary { cursor: pointer; font-weight: 600; }
     `,
   ];
+
+  override firstUpdated(): void {
+    this.store = ConversationStore.open(this.dbName).catch((err: unknown) => {
+      this.notice = `Conversations are not saved in this browser: ${explain(err)}`;
+      return undefined;
+    });
+    void this.refresh();
+  }
+
+  override willUpdate(changed: PropertyValues<this>): void {
+    // A conversation belongs to the model it was held with: another model starts a new one.
+    const c = this.current;
+    if (changed.has('model') && this.model && c && this.turns.length > 0 && c.model.root !== this.model.root && !this.busy) {
+      this.startNew();
+      this.notice = `A new conversation with ${this.model.label}; "${c.title}" stays in the list.`;
+    }
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.abort?.abort();
+  }
+
+  private async refresh(): Promise<void> {
+    const store = await this.store;
+    if (store) this.saved = await store.list().catch(() => this.saved);
+  }
 
   private num(id: string): number | undefined {
     const v = (this.renderRoot.querySelector(`#${id}`) as HTMLInputElement | null)?.value;
@@ -91,32 +133,43 @@ export class ChatPanel extends LitElement {
     return out;
   }
 
-  private async run(prompt: string, replace: boolean): Promise<void> {
-    if (!this.engine || !this.model || this.busy) return;
-    const turn: Turn = { prompt, text: '' };
-    this.turns = replace ? [...this.turns.slice(0, -1), turn] : [...this.turns, turn];
-    const system = (this.renderRoot.querySelector('#system') as HTMLTextAreaElement | null)?.value ?? '';
+  /** Why the shown conversation cannot be continued now, if it cannot. */
+  private get heldElsewhere(): string | undefined {
+    const c = this.current;
+    if (!c || this.turns.length === 0 || c.model.root === this.model?.root) return undefined;
+    return `This conversation was held with ${c.model.label}: load that model to continue it.`;
+  }
+
+  /** Answer `prompt` as turn `at` (the turns from `at` on are replaced). */
+  private async run(prompt: string, at: number): Promise<void> {
+    const model = this.model;
+    if (!this.engine || !model || this.busy || this.heldElsewhere) return;
+    const turn: SavedTurn = { prompt, text: '' };
+    this.turns = [...this.turns.slice(0, at), turn];
+    this.current ??= ConversationStore.create({ root: model.root, label: model.label }, this.system);
     this.notice = undefined;
     this.busy = true;
     this.abort = new AbortController();
     // Token callbacks travel on their own MessagePort, so the last ones may arrive after the result:
     // once the result is in, it is the whole truth and late events are ignored.
     let finished = false;
-    const update = (patch: Partial<Turn>): void => {
-      const i = this.turns.indexOf(turn);
-      Object.assign(turn, patch);
-      if (i >= 0) this.turns = [...this.turns.slice(0, i), turn, ...this.turns.slice(i + 1)];
+    // A new object each time: <tabshard-chat-turn> re-renders when its `turn` changes identity.
+    let mine = turn;
+    const update = (patch: Partial<SavedTurn>): void => {
+      const i = this.turns.indexOf(mine);
+      mine = { ...mine, ...patch };
+      if (i >= 0) this.turns = [...this.turns.slice(0, i), mine, ...this.turns.slice(i + 1)];
     };
     try {
       const result = await this.engine.generate(
-        { messages: messagesOf(system, this.turns), maxTokens: this.num('max-tokens') ?? 64, sampling: this.sampling() },
+        { messages: messagesOf(this.system, this.turns), maxTokens: this.num('max-tokens') ?? 64, sampling: this.sampling() },
         (e) => {
-          if (!finished) update({ text: turn.text + e.text });
+          if (!finished) update({ text: mine.text + e.text });
         },
         this.abort.signal,
       );
       finished = true;
-      update({ text: result.text, result });
+      update({ text: result.text, stats: statsOf(result) });
       this.dropTurns(result.dropped ?? []);
       this.dispatchEvent(new CustomEvent('generated', { detail: result, bubbles: true, composed: true }));
     } catch (err) {
@@ -124,6 +177,21 @@ export class ChatPanel extends LitElement {
     } finally {
       finished = true;
       this.busy = false;
+    }
+    await this.save();
+  }
+
+  /** Keep the shown conversation (its first prompt names it until it is renamed). */
+  private async save(): Promise<void> {
+    const store = await this.store;
+    const c = this.current;
+    if (!store || !c || this.turns.length === 0) return;
+    const isNew = !this.saved.some((s) => s.id === c.id);
+    try {
+      this.current = await store.save({ ...c, title: isNew ? titleFor(this.turns[0]!.prompt) : c.title, system: this.system, turns: this.turns });
+      await this.refresh();
+    } catch (err) {
+      this.notice = explain(err);
     }
   }
 
@@ -136,54 +204,97 @@ export class ChatPanel extends LitElement {
   }
 
   private send(): void {
-    const prompt = (this.renderRoot.querySelector('#prompt') as HTMLTextAreaElement).value;
-    void this.run(prompt, false);
+    const area = this.renderRoot.querySelector('#prompt') as HTMLTextAreaElement;
+    if (!area.value.trim()) return;
+    const prompt = area.value;
+    area.value = '';
+    void this.run(prompt, this.turns.length);
   }
 
-  private renderTurn(t: Turn, last: boolean) {
-    const r = t.result;
-    return html`<li>
-      <div class="prompt">${t.prompt}</div>
-      <div class="answer" data-testid=${last ? 'output' : 'turn'} role=${last ? 'log' : nothing} aria-live=${last ? 'polite' : 'off'} aria-busy=${last && this.busy}>${renderAnswer(t.text)}</div>
-      ${r
-        ? html`<p class="muted" data-testid=${last ? 'stats' : nothing}>
-            ${r.tokens.length} tokens (${r.stoppedBy}) · prefill ${r.prefillTokensPerSecond.toFixed(1)} tok/s · decode ${r.decodeTokensPerSecond.toFixed(1)} tok/s
-            · ${r.reusedTokens} of ${r.promptTokens} prompt tokens reused${r.format && r.format !== 'template' ? html` · ${r.format} format` : nothing}
-          </p>`
-        : nothing}
-      ${t.error ? html`<p class="error" role="alert" data-testid="error">${t.error}</p>` : nothing}
-    </li>`;
+  private startNew(): void {
+    this.current = undefined;
+    this.turns = [];
+    this.notice = undefined;
+  }
+
+  private async open(id: string): Promise<void> {
+    const c = await (await this.store)?.get(id).catch(() => undefined);
+    if (!c || this.busy) return;
+    this.current = c;
+    this.turns = c.turns;
+    this.system = c.system;
+    this.notice = undefined;
+  }
+
+  private async rename(id: string, title: string): Promise<void> {
+    try {
+      await (await this.store)?.rename(id, title);
+      if (this.current?.id === id) this.current = { ...this.current, title };
+      await this.refresh();
+    } catch (err) {
+      this.notice = explain(err);
+    }
+  }
+
+  private async deleteConversation(id: string): Promise<void> {
+    try {
+      await (await this.store)?.delete(id);
+      if (this.current?.id === id) this.startNew();
+      await this.refresh();
+    } catch (err) {
+      this.notice = explain(err);
+    }
+  }
+
+  private renderTurns() {
+    const locked = this.busy || !!this.heldElsewhere || !this.model;
+    return html`<ol class="turns" aria-label="Conversation">${this.turns.map((t, i) => {
+      const last = i === this.turns.length - 1;
+      return html`<li><tabshard-chat-turn .turn=${t} ?last=${last} ?busy=${last && this.busy} ?editable=${!locked}
+        @turn-edit=${(e: CustomEvent<{ prompt: string }>) => void this.run(e.detail.prompt, i)}></tabshard-chat-turn></li>`;
+    })}</ol>`;
   }
 
   override render() {
-    const ready = !!this.model && !this.busy;
+    const elsewhere = this.heldElsewhere;
+    const ready = !!this.model && !this.busy && !elsewhere;
     const last = this.turns.at(-1);
     return html`
       <fieldset>
         <legend>Chat</legend>
-        ${this.model ? nothing : html`<p class="muted">Load a model to start.</p>`}
-        <label for="system">System prompt <span class="muted">(optional)</span></label>
-        <textarea id="system" data-testid="system" rows="2" ?disabled=${this.busy}></textarea>
-        ${this.notice ? html`<p class="muted" role="status" data-testid="context-notice">${this.notice}</p>` : nothing}
-        <ol class="turns" aria-label="Conversation">${this.turns.map((t, i) => this.renderTurn(t, i === this.turns.length - 1))}</ol>
-        <label for="prompt">Prompt <span class="muted">(Ctrl+Enter sends)</span></label>
-        <textarea id="prompt" data-testid="prompt" @keydown=${(e: KeyboardEvent) => {
-          if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && ready) this.send();
-        }}>Once upon a time</textarea>
-        <div class="row">
-          <button class="primary" data-testid="generate" ?disabled=${!ready} @click=${() => this.send()}>Generate</button>
-          <button data-testid="stop" ?disabled=${!this.busy} @click=${() => this.abort?.abort()}>Stop</button>
-          <button data-testid="regenerate" ?disabled=${!ready || !last} @click=${() => last && void this.run(last.prompt, true)}>Regenerate</button>
-          <button data-testid="new-chat" ?disabled=${this.busy || this.turns.length === 0} @click=${() => { this.turns = []; this.notice = undefined; }}>New chat</button>
-        </div>
-        <details>
-          <summary>Sampling settings</summary>
-          <div class="grid">
-            <label>Max tokens<input id="max-tokens" type="number" min="1" max="4096" value="60" /></label>
-            ${SAMPLING.map(([id, label, min, max, step, value]) => html`<label>${label}<input id=${id} type="number" min=${min} max=${max} step=${step} value=${value} /></label>`)}
+        <div class="layout">
+          <tabshard-conversation-list .conversations=${this.saved} .active=${this.current?.id} ?disabled=${this.busy}
+            @conversation-open=${(e: CustomEvent<{ id: string }>) => void this.open(e.detail.id)}
+            @conversation-new=${() => this.startNew()}
+            @conversation-rename=${(e: CustomEvent<{ id: string; title: string }>) => void this.rename(e.detail.id, e.detail.title)}
+            @conversation-delete=${(e: CustomEvent<{ id: string }>) => void this.deleteConversation(e.detail.id)}></tabshard-conversation-list>
+          <div>
+            ${this.model ? nothing : html`<p class="muted">Load a model to start.</p>`}
+            <label for="system">System prompt <span class="muted">(optional)</span></label>
+            <textarea id="system" data-testid="system" rows="2" ?disabled=${this.busy} .value=${this.system}
+              @input=${(e: InputEvent) => (this.system = (e.target as HTMLTextAreaElement).value)}></textarea>
+            ${elsewhere ? html`<p class="muted" role="status" data-testid="held-with">${elsewhere}</p>` : nothing}
+            ${this.notice ? html`<p class="muted" role="status" data-testid="context-notice">${this.notice}</p>` : nothing}
+            ${this.renderTurns()}
+            <label for="prompt">Message <span class="muted">(Ctrl+Enter sends)</span></label>
+            <textarea id="prompt" data-testid="prompt" @keydown=${(e: KeyboardEvent) => {
+              if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && ready) this.send();
+            }}>Once upon a time</textarea>
+            <div class="row">
+              <button class="primary" data-testid="generate" ?disabled=${!ready} @click=${() => this.send()}>Send</button>
+              <button data-testid="stop" ?disabled=${!this.busy} @click=${() => this.abort?.abort()}>Stop</button>
+              <button data-testid="regenerate" ?disabled=${!ready || !last} @click=${() => last && void this.run(last.prompt, this.turns.length - 1)}>Regenerate</button>
+            </div>
+            <details>
+              <summary>Sampling settings</summary>
+              <div class="grid">
+                <label>Max tokens<input id="max-tokens" type="number" min="1" max="4096" value="60" /></label>
+                ${SAMPLING.map(([id, label, min, max, step, value]) => html`<label>${label}<input id=${id} type="number" min=${min} max=${max} step=${step} value=${value} /></label>`)}
+              </div>
+              <p class="muted">Temperature 0 is greedy decoding: the other settings then have no effect.</p>
+            </details>
           </div>
-          <p class="muted">Temperature 0 is greedy decoding: the other settings then have no effect.</p>
-        </details>
+        </div>
       </fieldset>
     `;
   }
