@@ -1,7 +1,8 @@
 // Serve the built app (dist/) and the demo model through one local IPFS trustless gateway on
 // loopback: the model is published into a blockstore (.store/demo, made once), its registry entry is
 // written to dist/registry.json (the app's seed registry), and the gateway serves both /ipfs/ blocks
-// and the static app. Used by `npm start` and by the e2e runs.
+// and the static app. Used by `npm start` and by the e2e runs. dist/share.json tells the app's Share
+// panel the peer relay's address (empty when none runs: the user types one).
 import { writeFileSync } from 'node:fs';
 import { publish } from '../src/store/publish.ts';
 import { startGateway } from '../src/store/gateway-server.ts';
@@ -9,10 +10,11 @@ import { emptyRegistry, addEntry, exportRegistry } from '../src/store/registry.t
 
 export const DEMO_MODEL = 'public/models/stories260K.gguf';
 
-export async function serve(port: number, dist = 'dist', storeDir = '.store/demo') {
+export async function serve(port: number, dist = 'dist', storeDir = '.store/demo', relay = '') {
   const { entry } = await publish(DEMO_MODEL, { name: 'stories260k', version: '1.0.0', tags: ['demo'], storeDir });
   const registry = addEntry(emptyRegistry(), entry);
   writeFileSync(`${dist}/registry.json`, exportRegistry(registry));
+  writeFileSync(`${dist}/share.json`, JSON.stringify({ relay }));
   const gw = await startGateway({ port, host: '127.0.0.1', store: storeDir, staticDir: dist });
   return { gateway: gw, entry };
 }

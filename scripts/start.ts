@@ -1,9 +1,16 @@
-// `npm start`: build the app, then serve it and the demo model through the local gateway.
+// `npm start` (`./dev start`): build the app, then serve it and the demo model through the local
+// gateway, and run the peer relay on loopback for WebRTC shard rooms. The relay's address goes to
+// dist/share.json, which the app's Share panel reads, so "other devices" works out of the box on
+// this machine (RELAY_PORT, default 4180; RELAY_HOST to listen beyond loopback, see the README).
 import { build } from 'vite';
+import { startSignalRelay } from '../src/shard/transports/signal-server.ts';
 import { serve } from './serve.ts';
 
 const port = Number(process.env.PORT ?? 8080);
 await build({ logLevel: 'warn' });
-const { gateway, entry } = await serve(port);
+const relay = await startSignalRelay({ port: Number(process.env.RELAY_PORT ?? 4180), host: process.env.RELAY_HOST ?? '127.0.0.1' });
+// What peers dial: RELAY_URL when the relay is reached under another name (a LAN address, a proxy).
+const { gateway, entry } = await serve(port, 'dist', '.store/demo', process.env.RELAY_URL ?? relay.url);
 console.log(`demo model ${entry.name}@${entry.version}: /ipfs/${entry.cid}`);
+console.log(`peer relay for shard rooms: ${process.env.RELAY_URL ?? relay.url}`);
 console.log(`tabshard is running at http://localhost:${gateway.port}/  (Ctrl-C to stop)`);

@@ -17,7 +17,9 @@ import { bytesSource } from '../../src/formats/range-source.ts';
 import type { Coordinator } from '../../src/shard/coordinator.ts';
 import { modelCosts } from '../../src/shard/costs.ts';
 import { decodeFrame, encodeFrame } from '../../src/shard/frames.ts';
+import { slowed } from '../../src/shard/model-slice.ts';
 import { rangeMemory } from '../../src/shard/planner.ts';
+import { browserLabel } from '../../src/shard/ui/room-source.ts';
 import { ShareSession, type SessionEvent } from '../../src/shard/session.ts';
 import { JoinSession } from '../../src/shard/session-join.ts';
 import { createRoom, parseRoomLink, roomLink, type Room } from '../../src/shard/room.ts';
@@ -105,10 +107,6 @@ function fail(e: unknown): void {
   $('error').textContent = api.error;
 }
 
-function browserLabel(): string {
-  return /Firefox\//.test(navigator.userAgent) ? 'Firefox' : /Chrome\//.test(navigator.userAgent) ? 'Chromium' : 'browser';
-}
-
 const room: Room = role === 'coordinator' && !location.hash ? createRoom() : parseRoomLink(location.hash);
 if (!location.hash) history.replaceState(null, '', roomLink(location.href, room)); // stays in this tab
 $('role').textContent = `${role} ${id} in room ${room.id} (${q.get('transport') ?? 'tabs'})`;
@@ -142,10 +140,7 @@ async function openSource(): Promise<PeerSource> {
 /** A CPU backend for [from, to), slowed by `delay` per layers call when asked. */
 async function makeBackend(from: number, to: number): Promise<Backend> {
   const be = await createCpuBackend(file, src, { layers: [from, to], embed: false, head: false });
-  if (!delayMs) return be;
-  const layers = be.layers.bind(be);
-  be.layers = async (...a) => { await new Promise((r) => setTimeout(r, delayMs)); return layers(...a); };
-  return be;
+  return delayMs ? slowed(be, delayMs) : be;
 }
 
 function corrupter(): ((res: ShardResponse) => ShardResponse) | undefined {

@@ -95,7 +95,7 @@ export function sliceBackendFactory(slice: ModelSlice, o: { backend: SliceBacken
 }
 
 /** A backend that waits before each layers call (a slow device, for demos and failover tests). */
-function slowed(be: Backend, ms: number): Backend {
+export function slowed(be: Backend, ms: number): Backend {
   const layers = be.layers.bind(be);
   be.layers = async (...a) => { await new Promise((r) => setTimeout(r, ms)); return layers(...a); };
   return be;

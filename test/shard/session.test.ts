@@ -12,10 +12,12 @@ import { tokenizerFromGguf } from '../../src/engine/tokenizer/index.ts';
 import { parseGguf } from '../../src/formats/gguf-reader.ts';
 import { bytesSource } from '../../src/formats/range-source.ts';
 import { modelCosts } from '../../src/shard/costs.ts';
+import { slowed } from '../../src/shard/model-slice.ts';
 import { rangeMemory } from '../../src/shard/planner.ts';
 import { createRoom, type Room } from '../../src/shard/room.ts';
 import { ShareSession, spreadPlan, type SessionEvent } from '../../src/shard/session.ts';
 import { JoinSession } from '../../src/shard/session-join.ts';
+import { isShareLink, parseShareLink, shareLink } from '../../src/shard/share-link.ts';
 import { TabsRoom } from '../../src/shard/transports/tabs.ts';
 
 const bytes = new Uint8Array(readFileSync('test/fixtures/stories260K-f32.gguf'));
@@ -40,10 +42,7 @@ function helper(room: Room, id: string, layers: number, o: { secret?: string; de
     info: { memoryBytes: rangeMemory(costs, 0, layers), speed: 1, wire: ['f32'], backend: 'cpu', label: 'node', model: 'bafy-test' },
     factory: async (from, to) => {
       const be = await createCpuBackend(file, src, { layers: [from, to], embed: false, head: false });
-      if (!o.delayMs) return be;
-      const layersFn = be.layers.bind(be);
-      be.layers = async (...a) => { await new Promise((r) => setTimeout(r, o.delayMs)); return layersFn(...a); };
-      return be;
+      return o.delayMs ? slowed(be, o.delayMs) : be;
     },
   });
   cleanup.push(() => j.leave());
@@ -129,5 +128,18 @@ describe('share session', () => {
     const p = (id: string, layers: number) => ({ id, memoryBytes: rangeMemory(costs, 0, layers), rttSeconds: 0, bandwidthBytesPerSecond: 1e8 });
     expect(spreadPlan(costs, [p('a', 5), p('b', 5)])).toEqual([{ participant: 'a', from: 0, to: 3 }, { participant: 'b', from: 3, to: 5 }]);
     expect(spreadPlan(costs, [p('a', 2), p('b', 5)])).toBeUndefined();
+  });
+
+  it('join links keep the secret in the fragment and carry the model, context and relay', () => {
+    const room = createRoom();
+    const link = shareLink('http://127.0.0.1:8080/?nosw#old', { room, model: 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi', label: 'stories260k@1.0.0', size: 1054304, nCtx: 512, transport: 'webrtc', relay: 'ws://127.0.0.1:4180' });
+    const u = new URL(link);
+    expect(u.search).toBe('?nosw');
+    expect(u.search + u.pathname).not.toContain(room.secret);
+    expect(isShareLink(link)).toBe(true);
+    expect(isShareLink('http://127.0.0.1:8080/')).toBe(false);
+    expect(parseShareLink(link)).toEqual({ room, model: 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi', label: 'stories260k@1.0.0', size: 1054304, nCtx: 512, transport: 'webrtc', relay: 'ws://127.0.0.1:4180' });
+    expect(() => parseShareLink(link.replace(/&relay=[^&]*/, ''))).toThrow(expect.objectContaining({ name: 'RoomError', problem: 'bad-link' }));
+    expect(() => parseShareLink(link.replace(/&ctx=\d+/, ''))).toThrow(expect.objectContaining({ name: 'RoomError', problem: 'bad-link' }));
   });
 });
