@@ -164,7 +164,7 @@ export class ModelPanel extends LitElement {
     const m = this.model;
     if (!m) return nothing;
     return html`<div data-testid="model-info" data-backend=${m.backend} data-loads=${m.loads}>
-      <p>Loaded <strong>${m.label}</strong> on <strong>${m.backend === 'webgpu' ? `WebGPU (${m.adapter ?? 'adapter'})` : 'CPU'}</strong>
+      <p>Loaded <strong>${m.label}</strong> on <strong>${m.backend === 'webgpu' ? `WebGPU (${m.adapter ?? 'adapter'})` : m.cpuPath ? `CPU (${m.cpuPath})` : 'CPU'}</strong>
         ${m.backendReason ? html`<span class="muted">(${m.backendReason})</span>` : nothing}
         · ${m.blocksFetched} blocks fetched, ${m.blocksFromStore} from this browser · ${seconds(m.loadSeconds)} · ${m.contextReason ?? `context ${m.config.nCtx}`}</p>
       ${renderMemory(m)}

@@ -8,7 +8,8 @@ import type { ChatMessage } from '../engine/tokenizer/chat.ts';
 import type { SamplingOptions } from '../engine/sampler.ts';
 import type { LoadProgress } from '../store/load-progress.ts';
 
-export type BackendChoice = 'auto' | 'webgpu' | 'cpu';
+/** cpu: the WASM SIMD128 path; reference: the TypeScript f32 backend (exact, slow; for comparisons). */
+export type BackendChoice = 'auto' | 'webgpu' | 'cpu' | 'reference';
 
 export interface EngineConfig {
   /** IndexedDB database name (tests use a fresh one). */
@@ -39,6 +40,8 @@ export interface EngineModelInfo {
   backend: 'webgpu' | 'cpu';
   /** Why the CPU backend is used, when it is. */
   backendReason?: string;
+  /** Which CPU path runs ('WASM SIMD128, 1 thread', or 'TypeScript reference'), when the backend is the CPU. */
+  cpuPath?: string;
   adapter?: string;
   config: LlamaConfig;
   /** Why the context has its size (src/engine/context.ts). */

@@ -7,6 +7,7 @@ import { browserEnvironment, probeCapabilities, type CapabilityReport } from '..
 import { GpuRuntime } from '../gpu/runtime.ts';
 import type { Backend } from '../engine/backend.ts';
 import { createCpuBackend } from '../engine/cpu/index.ts';
+import { createWasmBackend, WASM_CPU_PATH } from '../engine/wasm/index.ts';
 import { createGpuBackend } from '../engine/gpu/index.ts';
 import { Conversation } from '../engine/conversation.ts';
 import { generate, type TokenEvent } from '../engine/generate.ts';
@@ -117,18 +118,21 @@ export const api: EngineWorkerApi = {
         loaded?.backend.dispose();
         loaded = undefined;
         const caps = await probeCapabilities(browserEnvironment());
-        const wantGpu = opts.backend !== 'cpu' && caps.webgpu;
+        const wantGpu = opts.backend !== 'cpu' && opts.backend !== 'reference' && caps.webgpu;
         if (opts.backend === 'webgpu' && !caps.webgpu) throw new Error(`WebGPU was requested but is unavailable: ${caps.message}`);
         const upload = (p: { tensor: string; bytesDone: number; bytesTotal: number }) => void onProgress?.({ phase: 'upload', ...p });
         const backend = wantGpu
           ? await createGpuBackend(file, source, { runtime: await gpuRuntime(), nCtx: opts.nCtx, kv: kvOptions(opts.kv), signal, onProgress: upload })
-          : await createCpuBackend(file, source, { nCtx: opts.nCtx, kv: kvOptions(opts.kv), signal });
+          : opts.backend === 'reference'
+            ? await createCpuBackend(file, source, { nCtx: opts.nCtx, kv: kvOptions(opts.kv), signal })
+            : await createWasmBackend(file, source, { nCtx: opts.nCtx, kv: kvOptions(opts.kv), signal });
         const a = caps.adapter;
         const info: EngineModelInfo = {
           label: res.label ?? res.root,
           root: res.root,
           backend: backend.kind,
-          backendReason: wantGpu ? undefined : opts.backend === 'cpu' ? 'CPU backend chosen in settings' : caps.message,
+          backendReason: wantGpu ? undefined : opts.backend === 'cpu' || opts.backend === 'reference' ? `${opts.backend === 'cpu' ? 'CPU' : 'reference'} backend chosen in settings` : caps.message,
+          cpuPath: wantGpu ? undefined : opts.backend === 'reference' ? 'TypeScript reference' : WASM_CPU_PATH,
           adapter: a ? [a.vendor, a.architecture, a.device || a.description].filter(Boolean).join(' ') : undefined,
           config: backend.config,
           contextReason: backend.contextReason,

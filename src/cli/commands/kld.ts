@@ -11,7 +11,7 @@ import { backendKind, num } from './generate.ts';
 
 export const summary = 'KL divergence and top-1 agreement of a model against a reference model, as JSON';
 
-export const usage = 'tabshard kld --model FILE|NAME@VERSION --ref FILE|NAME@VERSION --text FILE [--ctx N] [--backend webgpu|cpu] [--kv f16|q8|q4|q3|q2|f32] [--store DIR]';
+export const usage = 'tabshard kld --model FILE|NAME@VERSION --ref FILE|NAME@VERSION --text FILE [--ctx N] [--backend webgpu|cpu|reference] [--kv f16|q8|q4|q3|q2|f32] [--store DIR]';
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parse(args, {

@@ -10,7 +10,7 @@ import { backendKind, num } from './generate.ts';
 
 export const summary = 'perplexity of a model on a text file (llama.cpp method), as JSON';
 
-export const usage = 'tabshard perplexity --model FILE|NAME@VERSION --text FILE [--ctx N] [--batch N] [--backend webgpu|cpu] [--kv f16|q8|q4|q3|q2|f32] [--store DIR]';
+export const usage = 'tabshard perplexity --model FILE|NAME@VERSION --text FILE [--ctx N] [--batch N] [--backend webgpu|cpu|reference] [--kv f16|q8|q4|q3|q2|f32] [--store DIR]';
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parse(args, {

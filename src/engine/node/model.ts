@@ -1,5 +1,6 @@
 // Node-only (CLI): open a model by file path or NAME@VERSION from a local store, and create a
-// backend for it (WebGPU when available, else CPU). Browser code opens models through the loader.
+// backend for it (WebGPU when available, else the CPU backend: the WASM SIMD128 path; `reference` is
+// the TypeScript f32 backend tests compare with). Browser code opens models through the loader.
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readGgufHeader } from '../../formats/gguf-reader.ts';
@@ -14,6 +15,7 @@ import { createRangeSource } from '../../store/unixfs-range.ts';
 import { nodeGpuEnvironment } from '../../gpu/node.ts';
 import type { Backend } from '../backend.ts';
 import { createCpuBackend } from '../cpu/index.ts';
+import { createWasmBackend, WASM_CPU_PATH } from '../wasm/index.ts';
 import { createGpuBackend, type KvMode } from '../gpu/index.ts';
 import { KV_MODES, type KvLayout } from '../kv/layout.ts';
 import { probeCapabilities } from '../../gpu/capabilities.ts';
@@ -45,7 +47,8 @@ export async function openModel(spec: string, opts: { storeDir?: string; signal?
   return { file, source, label: `${entry.name}@${entry.version} (${entry.cid})`, close: () => Promise.resolve() };
 }
 
-export type BackendKind = 'cpu' | 'webgpu';
+/** cpu: the WASM SIMD128 path users get; reference: the TypeScript f32 backend (the exact oracle, slower, ~7x the memory). */
+export type BackendKind = 'cpu' | 'webgpu' | 'reference';
 
 /** Parse a --kv flag value; undefined when absent. */
 export function kvMode(v: string | undefined): KvMode | undefined {
@@ -66,20 +69,21 @@ export async function createBackend(
   const note = opts.note ?? ((m: string) => process.stderr.write(`${m}\n`));
   // Both backends keep the same compressed cache; absent, each uses DEFAULT_KV_MODE.
   const kvOpts = opts.kv ? { mode: opts.kv } : undefined;
+  if (requested === 'reference') return createCpuBackend(file, source, { signal: opts.signal, nCtx: opts.nCtx, kv: kvOpts });
   if (requested !== 'cpu') {
     try {
       const env = await nodeGpuEnvironment();
       const caps = await probeCapabilities(env);
       if (!caps.webgpu) throw new Error(caps.message);
       if (requested === undefined && caps.adapter?.isFallbackAdapter) {
-        note(`tabshard: the only WebGPU adapter is a software emulation (${caps.adapter.description || caps.adapter.architecture}); using the faster CPU backend (--backend webgpu to override)`);
+        note(`tabshard: the only WebGPU adapter is a software emulation (${caps.adapter.description || caps.adapter.architecture}); using the faster CPU backend (${WASM_CPU_PATH}; --backend webgpu to override)`);
       } else {
         return await createGpuBackend(file, source, { env, signal: opts.signal, nCtx: opts.nCtx, kv: kvOpts });
       }
     } catch (err) {
       if (requested === 'webgpu') throw err;
-      note(`tabshard: WebGPU unavailable (${(err as Error).name}: ${(err as Error).message}); using the CPU backend`);
+      note(`tabshard: WebGPU unavailable (${(err as Error).name}: ${(err as Error).message}); using the CPU backend (${WASM_CPU_PATH})`);
     }
   }
-  return createCpuBackend(file, source, { signal: opts.signal, nCtx: opts.nCtx, kv: kvOpts });
+  return createWasmBackend(file, source, { signal: opts.signal, nCtx: opts.nCtx, kv: kvOpts });
 }
