@@ -20,15 +20,10 @@ import { createWasmBackend } from '../../src/engine/wasm/index.ts';
 import { FAMILIES, syntheticFamilyGguf } from '../../src/engine/synthetic/families.ts';
 import { GgmlType, ggmlType } from '../../src/quant/ggml-types.ts';
 import { fixture } from '../formats/fixtures.ts';
+import { argmax, logSoftmax, maxRelRowError } from '../engine/helpers.ts';
 
 const PROMPT = [1, 17, 300, 42, 9, 250, 77, 5, 123, 64];
 const STEPS = 16;
-
-function argmax(x: Float32Array): number {
-  let b = 0;
-  for (let i = 1; i < x.length; i++) if (x[i]! > x[b]!) b = i;
-  return b;
-}
 
 /** Greedy tokens (prompt prefilled in one batch, then one token at a time) and each step's logits. */
 async function greedy(be: Backend, steps = STEPS): Promise<{ tokens: number[]; logits: Float32Array[] }> {
@@ -43,23 +38,8 @@ async function greedy(be: Backend, steps = STEPS): Promise<{ tokens: number[]; l
   return { tokens, logits };
 }
 
-function maxRel(a: Float32Array, b: Float32Array): number {
-  let d = 0, m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    m = Math.max(m, Math.abs(b[i]!));
-  }
-  return d / m;
-}
-
-function logSoftmax(row: Float32Array): Float64Array {
-  let max = -Infinity;
-  for (const v of row) max = Math.max(max, v);
-  let s = 0;
-  for (const v of row) s += Math.exp(v - max);
-  const lse = max + Math.log(s);
-  return Float64Array.from(row, (v) => v - lse);
-}
+/** max|a - b| / max|b| over the whole array. */
+const maxRel = (a: Float32Array, b: Float32Array): number => maxRelRowError(a, b, b.length);
 
 /** Mean KL(p || q) per row and top-1 agreement of two [n][V] logit arrays. */
 function klTop1(p: Float32Array, q: Float32Array, V: number): { kl: number; top1: number } {
