@@ -4,7 +4,7 @@
 // is started by this spec on 127.0.0.1; requests to anything else are refused and counted.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
@@ -12,7 +12,7 @@ import { computeCids } from '../src/store/cid.ts';
 import { startGateway, type RunningGateway } from '../src/store/gateway-server.ts';
 import { publish } from '../src/store/publish.ts';
 import { PUBLIC_GATEWAYS } from '../src/store/public-gateways.ts';
-import type { RegistryEntry } from '../src/store/registry.ts';
+import { addEntry, emptyRegistry, exportRegistry, type RegistryEntry } from '../src/store/registry.ts';
 import { serveStatic } from '../src/store/static-files.ts';
 import { artifact, watchErrors } from './helpers.ts';
 
@@ -216,5 +216,62 @@ test('import from URL without Range support gives the same CID; a wrong sha256 l
   await expect(page.getByTestId('import-result')).toHaveAttribute('data-sha256', demo.sha256);
   expect(ranges).toEqual([]);
   expect((await storedCounts(page)).models).toBe(1);
+  expect(outside).toEqual([]);
+});
+
+/** Replace the default (public) gateways with these, through the settings panel. */
+async function useGateways(page: Page, urls: string[]): Promise<void> {
+  await expect(rows(page)).not.toHaveCount(0);
+  while ((await rows(page).count()) > 0) {
+    const n = await rows(page).count();
+    await rows(page).first().getByTestId('remove-gateway').click();
+    await expect(rows(page)).toHaveCount(n - 1);
+  }
+  for (const url of urls) {
+    await page.getByTestId('new-gateway').fill(url);
+    await page.getByTestId('add-gateway').click();
+  }
+  await expect(rows(page)).toHaveCount(urls.length);
+}
+
+test('a second registry added by CID: its entries show their source, and a conflicting entry is shown', async ({ page, context }) => {
+  const outside = await loopbackOnly(context);
+  const gw = await startGateway({ store: storeDir });
+  running.push(gw);
+  // Registry A, by URL: tiny@1.0.0 is the demo model.
+  const a = exportRegistry(addEntry(emptyRegistry(), { ...demo, name: 'tiny', version: '1.0.0', tags: [] }));
+  const byUrl = createServer((_req, res) => {
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Content-Type', 'application/json');
+    res.end(a);
+  });
+  servers.push(byUrl);
+  const urlA = `${await listen(byUrl)}/registry.json`;
+  // Registry B, published by CID: tiny@1.0.0 is another file (a conflict), other@2.0.0 is new.
+  const other = (await computeCids(() => [readFileSync(BIG)], { rawLeaves: true })).cidv1RawLeaves!;
+  let b = addEntry(emptyRegistry(), { ...demo, name: 'tiny', version: '1.0.0', cid: other, tags: [] });
+  b = addEntry(b, { ...demo, name: 'other', version: '2.0.0', tags: [] });
+  const file = join(dir, 'registry-b.json');
+  writeFileSync(file, exportRegistry(b));
+  const cidB = (await publish(file, { name: 'registry-b', version: '1.0.0', storeDir })).entry.cid;
+
+  await openApp(page);
+  await useGateways(page, [gw.url]);
+  for (const source of [urlA, cidB]) {
+    await page.getByTestId('new-registry').fill(source);
+    await page.getByTestId('add-registry').click();
+    await expect(page.locator(`[data-testid="registry-source"][data-label="${source === cidB ? `cid:${cidB}` : source}"]`)).toBeVisible();
+  }
+  await expect(page.locator(`[data-testid="registry-entry"][data-key="other@2.0.0"]`)).toHaveAttribute('data-registry', `cid:${cidB}`);
+  const tiny = page.locator(`[data-testid="registry-entry"][data-key="tiny@1.0.0"]`);
+  expect(await tiny.evaluateAll((els) => els.map((e) => e.getAttribute('data-registry')))).toEqual([urlA, `cid:${cidB}`]);
+  const conflict = page.locator('[data-testid="registry-conflict"][data-key="tiny@1.0.0"]');
+  await expect(conflict).toContainText(demo.cid);
+  await expect(conflict).toContainText(other);
+  // The picker offers the added registry's entries (the first registry's tiny@1.0.0).
+  await expect(page.locator('#model option[value="other@2.0.0"]')).toHaveCount(1);
+  await page.reload();
+  await expect(page.locator('[data-testid="registry-source"]')).toHaveCount(2);
+  await expect(conflict).toBeVisible();
   expect(outside).toEqual([]);
 });

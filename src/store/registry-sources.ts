@@ -65,3 +65,8 @@ export async function fetchRegistry(
   }
   return importRegistry(text);
 }
+
+/** The added registries that have a fetched copy, named for mergeRegistries. */
+export function fetchedDocs(list: FetchedRegistry[]): Array<{ registry: string; doc: Registry }> {
+  return list.flatMap((r) => (r.doc ? [{ registry: sourceLabel(r.source), doc: r.doc }] : []));
+}

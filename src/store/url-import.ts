@@ -102,13 +102,17 @@ async function request(url: string, from: number, validator: string | undefined,
     if (validator) headers['if-range'] = validator;
   }
   const doFetch = opts.fetch ?? ((i, init) => fetch(i, init));
-  let res: Response;
-  try {
-    // no-store: the blocks are the copy we keep; the HTTP cache would hold the file a second time.
-    res = await doFetch(url, { signal: opts.signal, headers, cache: 'no-store' });
-  } catch (err) {
-    throwIfAborted(opts.signal);
-    throw new DownloadError(`${url}: ${(err as Error).message} (is the server up, and does it allow CORS?)`, { cause: err });
+  let res: Response | undefined;
+  // A kept-alive connection the server closed meanwhile fails before any byte: ask once more.
+  for (let attempt = 0; !res; attempt++) {
+    try {
+      // no-store: the blocks are the copy we keep; the HTTP cache would hold the file a second time.
+      res = await doFetch(url, { signal: opts.signal, headers, cache: 'no-store' });
+    } catch (err) {
+      throwIfAborted(opts.signal);
+      if (attempt === 0) continue;
+      throw new DownloadError(`${url}: ${(err as Error).message} (is the server up, and does it allow CORS?)`, { cause: err });
+    }
   }
   if (!res.ok) {
     await res.body?.cancel().catch(() => undefined);

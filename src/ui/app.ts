@@ -20,6 +20,7 @@ import '../shard/ui/join-panel.ts';
 import { isShareLink } from '../shard/share-link.ts';
 import './sources-panel.ts';
 import './import-url-panel.ts';
+import { pickerEntries, type RegistriesPanel } from './registries-panel.ts';
 
 export class TabshardApp extends LitElement {
   static override properties = {
@@ -112,7 +113,7 @@ export class TabshardApp extends LitElement {
       const seed = this.registryJson ? importRegistry(this.registryJson).entries : [];
       const key = (e: RegistryEntry) => `${e.name}@${e.version}`;
       const storedKeys = new Set(stored.map(key));
-      this.entries = list({ schema: 'tabshard-registry/1', entries: [...seed.filter((e) => !storedKeys.has(key(e))), ...stored] });
+      this.entries = await pickerEntries(this.dbName, { schema: 'tabshard-registry/1', entries: [...seed.filter((e) => !storedKeys.has(key(e))), ...stored] });
     } catch {
       // keep the seed list
     }
@@ -122,6 +123,7 @@ export class TabshardApp extends LitElement {
   private readonly onImported = async (e: CustomEvent<RegistryEntry>): Promise<void> => {
     await this.refreshEntries();
     this.renderRoot.querySelector<ModelPanel>('tabshard-model-panel')?.select(`${e.detail.name}@${e.detail.version}`);
+    await this.renderRoot.querySelector<RegistriesPanel>('tabshard-registries')?.refresh();
   };
 
   private storage(): StoragePanel | null {
@@ -149,6 +151,8 @@ export class TabshardApp extends LitElement {
           <tabshard-storage .loader=${this.loader}></tabshard-storage>
           <tabshard-sources .dbName=${this.dbName} @gateways-changed=${(e: CustomEvent<string[]>) => (this.chosenGateways = e.detail)}></tabshard-sources>
           <tabshard-import-url .dbName=${this.dbName} @model-imported=${this.onImported} @store-changed=${() => void this.storage()?.refresh()}></tabshard-import-url>
+          <tabshard-registries .dbName=${this.dbName} .gateways=${this.gateways} .seedJson=${this.registryJson}
+            @registries-changed=${() => void this.refreshEntries()}></tabshard-registries>
           <section class="device" aria-labelledby="device-h">
             <h2 id="device-h">This device</h2>
             ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : html`<tabshard-caps .report=${r}></tabshard-caps>`}

@@ -51,7 +51,7 @@ function openStore() {
       if (config.registryJson) await registry.importJson(config.registryJson);
       // The gateway client's events become each gateway's health record (the settings panel shows them).
       const health = new HealthRecorder(new IdbSources(s.db));
-      return { store: s, loader: new Loader({ store: s, registry: () => registry.load(), client: { onEvent: health.onEvent } }) };
+      return { store: s, loader: new Loader({ store: s, registry: () => registry.resolvable(), client: { onEvent: health.onEvent } }) };
     } catch (err) {
       // No IndexedDB here (a sandboxed iframe with an opaque origin, some private modes): keep the
       // verified blocks in memory for this page's life instead of failing the load.

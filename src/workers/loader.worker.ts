@@ -32,7 +32,7 @@ function open(): Promise<Opened> {
     const registry = new IdbRegistry(store.db);
     const loader = new Loader({
       store,
-      registry: () => registry.load(),
+      registry: () => registry.resolvable(),
       client: {
         hedgeDelayMs: config.hedgeDelayMs, timeoutMs: config.timeoutMs, retries: config.retries,
         onEvent: new HealthRecorder(new IdbSources(store.db)).onEvent,

@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryBlockstore } from '../../src/store/blockstore.ts';
 import { applyHealthEvent, HealthRecorder, MemoryHealthSink, parseHealthRecords } from '../../src/store/gateway-health.ts';
@@ -7,6 +9,7 @@ import {
 } from '../../src/store/gateway-settings.ts';
 import { IntegrityError, NotFoundError } from '../../src/store/errors.ts';
 import { PUBLIC_GATEWAYS } from '../../src/store/public-gateways.ts';
+import { withTempDir } from './helpers.ts';
 
 const running: RunningGateway[] = [];
 afterAll(async () => Promise.all(running.map((g) => g.close())));
@@ -50,6 +53,22 @@ describe('gateway settings', () => {
     expect(enabledUrls(withOrigin)).toEqual(['http://127.0.0.1:9']);
     expect(withOrigin.map((g) => g.url)).toEqual(['http://127.0.0.1:9', ...PUBLIC_GATEWAYS]);
     expect(enabledUrls(await defaultGateways('http://127.0.0.1:9', no))).toEqual([...PUBLIC_GATEWAYS]);
+  });
+});
+
+describe('gateway server flags', () => {
+  it('--cors and --coop-coep: CORS only when asked; the static app and /ipfs/ sites cross-origin isolated when asked', async () => {
+    await withTempDir(async (dir) => {
+      await writeFile(join(dir, 'index.html'), '<!doctype html>');
+      const plain = await startGateway({ store: new MemoryBlockstore(), staticDir: dir, cors: false, coopCoep: false });
+      const open = await startGateway({ store: new MemoryBlockstore(), staticDir: dir, cors: true, coopCoep: true });
+      running.push(plain, open);
+      const a = await fetch(`${plain.url}/`);
+      expect([a.headers.get('access-control-allow-origin'), a.headers.get('cross-origin-embedder-policy')]).toEqual([null, null]);
+      const b = await fetch(`${open.url}/`);
+      expect([b.headers.get('access-control-allow-origin'), b.headers.get('cross-origin-opener-policy'), b.headers.get('cross-origin-embedder-policy')])
+        .toEqual(['*', 'same-origin', 'require-corp']);
+    });
   });
 });
 
