@@ -100,5 +100,7 @@ function syntheticVocab(n: number): GgufKV[] {
 
 /** Weight bytes one decoded token reads: every layer matrix once, plus the output head. */
 export function bytesPerToken(file: { tensors: readonly { name: string; byteSize: number }[] }): number {
-  return file.tensors.filter((t) => t.name !== 'token_embd.weight' && !t.name.endsWith('norm.weight')).reduce((n, t) => n + t.byteSize, 0);
+  // A tied head reads token_embd in full every token; otherwise only one row of it is read.
+  const tied = !file.tensors.some((t) => t.name === 'output.weight');
+  return file.tensors.filter((t) => (tied || t.name !== 'token_embd.weight') && !t.name.endsWith('norm.weight')).reduce((n, t) => n + t.byteSize, 0);
 }

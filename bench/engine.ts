@@ -2,7 +2,9 @@
 // (Dawn in Node) and the CPU backend, on the fixture and on synthetic models with real shapes;
 // decode as a fraction of the bandwidth limit (copy bandwidth / weight bytes read per token); and
 // the JS heap's peak while a model streams from a file into GPU buffers.
-//   npm run bench -- engine [--quick] [--shape tinyllama|llama3.2-1b] [--layers N] [--types q2_k,q4_k]
+//   npm run bench -- engine [--quick] [--shape tinyllama|llama3.2-1b|qwen2.5-0.5b|qwen3-0.6b|gemma2-2b|gemma3-1b|phi3.5-mini]
+//                           [--layers N] [--vocab N] [--types q2_k,q4_k]
+// Family shapes (src/engine/synthetic: that family's tensors and metadata) also run on the CPU backend.
 import { rmSync, writeFileSync } from 'node:fs';
 import { readGgufHeader } from '../src/formats/gguf-reader.ts';
 import { fileRangeSource } from '../src/formats/range-source-node.ts';
@@ -15,6 +17,7 @@ import { createCpuBackend } from '../src/engine/cpu/index.ts';
 import type { Backend } from '../src/engine/backend.ts';
 import { ggmlTypeByName } from '../src/quant/ggml-types.ts';
 import { SHAPES, bytesPerToken, syntheticGguf } from './_synthetic.ts';
+import { REAL_SHAPES, familyShape, syntheticFamilyGguf, type RealShapeName } from '../src/engine/synthetic/families.ts';
 
 const MiB = 2 ** 20;
 
@@ -94,14 +97,19 @@ export async function run(args: string[]) {
 
   // 2. Synthetic real shapes (fewer layers on a CPU-emulated adapter; say so in the result).
   const shapeName = arg(args, '--shape') ?? 'llama3.2-1b';
-  const base = SHAPES[shapeName];
+  const real = (REAL_SHAPES as Record<string, (typeof REAL_SHAPES)[RealShapeName] | undefined>)[shapeName];
+  const base = real ? familyShape(real.family, { shape: shapeName as RealShapeName }) : SHAPES[shapeName];
+  if (!base) throw new Error(`unknown --shape ${shapeName} (${[...Object.keys(SHAPES), ...Object.keys(REAL_SHAPES)].join(', ')})`);
   const layers = Number(arg(args, '--layers') ?? (rt.report.adapter?.isFallbackAdapter ? 2 : base.nLayer));
   const vocab = Number(arg(args, '--vocab') ?? (rt.report.adapter?.isFallbackAdapter ? 32000 : base.nVocab));
   const shape = { ...base, nLayer: layers, nVocab: vocab };
+  const write = (type: number): Uint8Array => real
+    ? syntheticFamilyGguf(real.family, { shape: shapeName as RealShapeName, nLayer: layers, nVocab: vocab, type })
+    : syntheticGguf(shape, type);
   for (const tname of (arg(args, '--types') ?? (quick ? 'q2_k,q4_k' : 'q2_k,q3_k,q4_k,q8_0')).split(',')) {
     const type = ggmlTypeByName(tname)!.id;
     const path = `/tmp/tabshard-synthetic-${shapeName}-${layers}-${tname}.gguf`;
-    writeFileSync(path, syntheticGguf(shape, type));
+    writeFileSync(path, write(type));
     const src = await fileRangeSource(path);
     const file = await readGgufHeader(src);
     const largest = Math.max(...file.tensors.map((t) => t.byteSize));
@@ -126,6 +134,14 @@ export async function run(args: string[]) {
         `load peak ArrayBuffers +${(arrayBuffers / MiB).toFixed(0)} MiB for a ${(src.size / MiB).toFixed(0)} MiB file (largest tensor ${(largest / MiB).toFixed(0)} MiB)`,
     );
     be.dispose();
+    if (real) {
+      // The family's graph on the CPU backend too (f32 weights in memory: the reference path).
+      const cpu = await createCpuBackend(file, src, { nCtx: 256 });
+      const c = await speed(cpu, 16, quick ? 2 : 4);
+      cpu.dispose();
+      out.push({ model: row.model, type: tname, backend: 'cpu', fileBytes: src.size, ...c });
+      console.log(`${row.model} ${tname} cpu: prefill ${c.prefillTps.toFixed(2)} tok/s, decode ${c.decodeTps.toFixed(2)} tok/s`);
+    }
     await src.close();
     rmSync(path);
   }

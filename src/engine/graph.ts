@@ -2,7 +2,7 @@
 // weight matrix is held and multiplied: the WASM CPU backend holds quantized blocks in WASM memory
 // and multiplies with its kernels; the order of operations is the TypeScript CPU backend's (the
 // oracle in src/engine/cpu/backend.ts, whose small ops this calls), so the two agree step by step.
-// (The TypeScript backend could run this same function with an f32 matmul: one graph to maintain.)
+// The TypeScript backend (src/engine/cpu) runs this same function with its f32 matmul: one graph.
 import type { LlamaConfig } from './backend.ts';
 import { EngineArgumentError } from './errors.ts';
 import { layerWindow, ropeParams } from './family.ts';

@@ -40,7 +40,7 @@ describe('families', () => {
   function rewrite(arch: string, edit: (ts: { name: string; shape: number[]; type: number; data: Uint8Array }[]) => void): Uint8Array {
     const bytes = modelFile('stories260K-f32').bytes;
     const f = parseGguf(bytes);
-    const tensors = f.tensors.map((t) => ({ name: t.name, shape: t.shape, type: t.type, data: bytes.subarray(t.absoluteOffset, t.absoluteOffset + t.byteSize) }));
+    const tensors = f.tensors.map((t) => ({ name: t.name, shape: [...t.shape], type: t.type, data: bytes.subarray(t.absoluteOffset, t.absoluteOffset + t.byteSize) }));
     edit(tensors);
     const metadata = [...f.metadata.values()].map((m) => m.key === 'general.architecture' ? kv(m.key, arch) : { ...m, key: m.key.replace(/^llama\./, `${arch}.`) });
     return writeGguf({ metadata, tensors });

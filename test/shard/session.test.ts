@@ -71,7 +71,13 @@ describe('share session', () => {
     expect(res.tokens).toEqual(ref.generated_tokens.slice(0, N));
     const rows = session.peers();
     expect(rows.map((r) => r.state).sort()).toEqual(['serving', 'serving']);
-    expect(rows.map((r) => r.range).sort()).toEqual([[0, 2], [2, 5]].sort()); // 3 + 3 layers offered, 5 needed: both
+    // 3 + 3 layers offered, 5 needed: both serve, contiguous, neither over its 3 (which one takes
+    // the larger share depends on the order their hellos arrive in).
+    const ranges = rows.map((r) => r.range!).sort((x, y) => x[0] - y[0]);
+    expect(ranges[0]![0]).toBe(0);
+    expect(ranges[0]![1]).toBe(ranges[1]![0]);
+    expect(ranges[1]![1]).toBe(5);
+    for (const [f, t] of ranges) expect(t - f).toBeLessThanOrEqual(3);
     expect(a.served + b.served).toBeGreaterThan(0);
     expect(session.tokens).toBe(N);
     expect(events.some((e) => e.type === 'log' && e.text.startsWith('planned'))).toBe(true);

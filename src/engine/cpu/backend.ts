@@ -12,12 +12,10 @@ import { configFromGguf } from '../config.ts';
 import { chooseContext } from '../context.ts';
 import { EngineArgumentError, UnsupportedTensorTypeError } from '../errors.ts';
 import { sliceWeights, type LayerRole, type WeightRef } from '../weights.ts';
-import { layerWindow, ropeParams } from '../family.ts';
-import { rotateHeads } from '../kv/hadamard.ts';
+import { MATRIX_ROLES, runHead, runLayers, type GraphModel, type LayerTensors, type MatmulFn } from '../graph.ts';
 import { resolveKvLayout, type KvLayout, type KvOptions } from '../kv/layout.ts';
-import { kvAttention } from './kv-attention.ts';
 import { LayerKv } from './kv-cache.ts';
-import { addBias, addInPlace, geglu, matmul, rmsnorm, rope, ropeTable, scaleInPlace, softcap, swiglu, type RopeTable } from './math.ts';
+import { matmul, scaleInPlace } from './math.ts';
 
 export interface CpuBackendOptions {
   /** Layers to hold, [from, to); default all. */
@@ -81,6 +79,7 @@ export async function createCpuBackend(file: GgufFile, source: RangeSource, opts
   let loaded = 0;
   const global = new Map<string, Float32Array>();
   const layerW = new Map<number, Partial<LayerW>>();
+
   for (const r of refs) {
     opts.signal?.throwIfAborted();
     const data = await loadF32(source, r);
@@ -100,7 +99,11 @@ export async function createCpuBackend(file: GgufFile, source: RangeSource, opts
   return be;
 }
 
-export class CpuBackend implements Backend {
+/**
+ * The TypeScript backend runs the one graph (src/engine/graph.ts) over f32 matrices with float64
+ * sums: the oracle the other backends are compared with.
+ */
+export class CpuBackend implements Backend, GraphModel<Float32Array> {
   readonly kind = 'cpu' as const;
   readonly config: LlamaConfig;
   readonly layerRange: readonly [number, number];
@@ -108,9 +111,12 @@ export class CpuBackend implements Backend {
   private readonly hasHead: boolean;
   private readonly global: Map<string, Float32Array>;
   private readonly layerW: Map<number, LayerW>;
+  private readonly layerT = new Map<number, LayerTensors<Float32Array>>();
   /** The KV cache's resolved layout at the full context (mode, groups, window). */
   readonly kvLayout: KvLayout;
-  private readonly kv = new Map<number, LayerKv>();
+  readonly ropeFactors: Float32Array | undefined;
+  readonly matmul: MatmulFn<Float32Array> = matmul;
+  private readonly kvs = new Map<number, LayerKv>();
   private scratchBytes = 0;
   private disposed = false;
   /** Why the context has its size (src/engine/context.ts), for load messages. */
@@ -125,11 +131,25 @@ export class CpuBackend implements Backend {
     this.global = global;
     this.layerW = layerW;
     this.kvLayout = kvLayout;
-    for (let i = range[0]; i < range[1]; i++) this.kv.set(i, new LayerKv(kvLayout));
+    this.ropeFactors = global.get('rope_factors');
+    for (let l = range[0]; l < range[1]; l++) {
+      this.kvs.set(l, new LayerKv(kvLayout));
+      const lw = layerW.get(l)!;
+      const mat = Object.fromEntries(MATRIX_ROLES.map((r) => [r, lw[r]!])) as Record<(typeof MATRIX_ROLES)[number], Float32Array>;
+      this.layerT.set(l, { mat, vec: lw });
+    }
   }
 
   private live(): void {
     if (this.disposed) throw new EngineArgumentError('backend was disposed');
+  }
+
+  kv(l: number): LayerKv {
+    return this.kvs.get(l)!;
+  }
+
+  layer(l: number): LayerTensors<Float32Array> {
+    return this.layerT.get(l)!;
   }
 
   embed(tokens: ArrayLike<number>): Promise<Float32Array> {
@@ -150,90 +170,13 @@ export class CpuBackend implements Backend {
 
   layers(hidden: Float32Array, nTok: number, pos: number, from: number, to: number): Promise<Float32Array> {
     try {
-      return Promise.resolve(this.layersSync(hidden, nTok, pos, from, to));
+      this.live();
+      const r = runLayers(this, hidden, nTok, pos, from, to);
+      this.scratchBytes = r.scratchBytes;
+      return Promise.resolve(r.x);
     } catch (err) {
       return Promise.reject(err);
     }
-  }
-
-  private layersSync(hidden: Float32Array, nTok: number, pos: number, from: number, to: number): Float32Array {
-    this.live();
-    const c = this.config;
-    if (from < this.layerRange[0] || to > this.layerRange[1] || from > to) {
-      throw new EngineArgumentError(`layers [${from}, ${to}) outside this backend's [${this.layerRange[0]}, ${this.layerRange[1]})`);
-    }
-    if (hidden.length < nTok * c.nEmbd) throw new EngineArgumentError(`hidden has ${hidden.length} floats, need ${nTok}x${c.nEmbd}`);
-    for (let l = from; l < to; l++) this.kv.get(l)!.reserve(pos, nTok);
-    const x = hidden.slice(0, nTok * c.nEmbd);
-    if (from === to) return x;
-    const qDim = c.nHead * c.headDimK;
-    const kDim = c.nHeadKv * c.headDimK;
-    const vDim = c.nHeadKv * c.headDimV;
-    const oDim = c.nHead * c.headDimV;
-    const xn = new Float32Array(nTok * c.nEmbd);
-    const q = new Float32Array(nTok * qDim);
-    const k = new Float32Array(nTok * kDim);
-    const v = new Float32Array(nTok * vDim);
-    const att = new Float32Array(nTok * oDim);
-    const proj = new Float32Array(nTok * c.nEmbd);
-    const gate = new Float32Array(nTok * c.nFf);
-    const up = new Float32Array(nTok * c.nFf);
-    const scores = new Float64Array((c.nHead / c.nHeadKv) * (pos + nTok));
-    this.scratchBytes = 4 * (xn.length * 2 + q.length + k.length + v.length + att.length + gate.length + up.length) + 8 * scores.length;
-    const rot = this.kvLayout.rotate;
-    const f = c.family;
-    const tables = new Map<string, RopeTable>();
-    const tableFor = (l: number): RopeTable => {
-      const { base, scale } = ropeParams(c, l);
-      let t = tables.get(`${base}/${scale}`);
-      if (!t) tables.set(`${base}/${scale}`, (t = ropeTable(pos, nTok, c.ropeDim, base, scale, this.global.get('rope_factors'), f.ropeAttnFactor)));
-      return t;
-    };
-    for (let l = from; l < to; l++) {
-      const w = this.layerW.get(l)! as Required<LayerW>;
-      const cache = this.kv.get(l)!;
-      rmsnorm(xn, x, w.attn_norm, nTok, c.nEmbd, c.normEps);
-      matmul(q, xn, w.attn_q, nTok, c.nEmbd, qDim);
-      matmul(k, xn, w.attn_k, nTok, c.nEmbd, kDim);
-      matmul(v, xn, w.attn_v, nTok, c.nEmbd, vDim);
-      if (f.qkvBias) {
-        addBias(q, w['attn_q.bias'], nTok, qDim);
-        addBias(k, w['attn_k.bias'], nTok, kDim);
-        addBias(v, w['attn_v.bias'], nTok, vDim);
-      }
-      if (f.qkNorm) {
-        // Per-head RMSNorm, in place (each row's sum is taken before it is written).
-        rmsnorm(q, q, w.attn_q_norm, nTok * c.nHead, c.headDimK, c.normEps);
-        rmsnorm(k, k, w.attn_k_norm, nTok * c.nHeadKv, c.headDimK, c.normEps);
-      }
-      const table = tableFor(l);
-      rope(q, nTok, c.nHead, c.headDimK, table, f.ropeNeox);
-      rope(k, nTok, c.nHeadKv, c.headDimK, table, f.ropeNeox);
-      // The Hadamard rotation (when the layout quantizes) leaves q·k unchanged and is undone on the
-      // output, as in the WebGPU backend; it spreads outlier channels before quantization.
-      if (rot) {
-        rotateHeads(q, nTok, c.nHead, c.headDimK);
-        rotateHeads(k, nTok, c.nHeadKv, c.headDimK);
-        rotateHeads(v, nTok, c.nHeadKv, c.headDimV);
-      }
-      // Attention reads the cache as it was before this batch plus the batch's own f32 rows, then
-      // the batch is appended (quantized once it leaves the window), in the WebGPU backend's order.
-      kvAttention(att, cache.ref, q, k, v, nTok, pos, c, scores, { scale: f.attnScale, softcap: f.attnSoftcap, window: layerWindow(c, l) });
-      cache.write(pos, nTok, k, v);
-      if (rot) rotateHeads(att, nTok, c.nHead, c.headDimV);
-      matmul(proj, att, w.attn_output, nTok, oDim, c.nEmbd);
-      if (f.oBias) addBias(proj, w['attn_output.bias'], nTok, c.nEmbd);
-      if (f.postNorms) rmsnorm(proj, proj, w.post_attention_norm, nTok, c.nEmbd, c.normEps);
-      addInPlace(x, proj, x.length);
-      rmsnorm(xn, x, w.ffn_norm, nTok, c.nEmbd, c.normEps);
-      matmul(gate, xn, w.ffn_gate, nTok, c.nEmbd, c.nFf);
-      matmul(up, xn, w.ffn_up, nTok, c.nEmbd, c.nFf);
-      (f.ffnAct === 'gelu' ? geglu : swiglu)(gate, up, gate.length);
-      matmul(proj, gate, w.ffn_down, nTok, c.nFf, c.nEmbd);
-      if (f.postNorms) rmsnorm(proj, proj, w.post_ffw_norm, nTok, c.nEmbd, c.normEps);
-      addInPlace(x, proj, x.length);
-    }
-    return x;
   }
 
   head(hidden: Float32Array, nTok: number, all = false): Promise<Float32Array> {
@@ -242,17 +185,7 @@ export class CpuBackend implements Backend {
     const norm = this.global.get('output_norm');
     const out = this.global.get(c.tiedOutput ? 'token_embd' : 'output');
     if (!this.hasHead || !norm || !out) return Promise.reject(new EngineArgumentError('this backend does not hold the output head'));
-    const first = all ? 0 : nTok - 1;
-    const rows = nTok - first;
-    const x = hidden.subarray(first * c.nEmbd, nTok * c.nEmbd);
-    const xn = new Float32Array(rows * c.nEmbd);
-    rmsnorm(xn, x, norm, rows, c.nEmbd, c.normEps);
-    const logits = new Float32Array(rows * c.nVocab);
-    matmul(logits, xn, out, rows, c.nEmbd, c.nVocab);
-    const bias = this.global.get('output.bias');
-    if (bias) addBias(logits, bias, rows, c.nVocab);
-    if (c.family.finalSoftcap > 0) softcap(logits, logits.length, c.family.finalSoftcap);
-    return Promise.resolve(logits);
+    return Promise.resolve(runHead(c, this.matmul, hidden, nTok, all, norm, out, this.global.get('output.bias')));
   }
 
   async forward(tokens: ArrayLike<number>, pos: number, all = false): Promise<Float32Array> {
@@ -265,12 +198,12 @@ export class CpuBackend implements Backend {
   }
 
   truncate(pos: number): void {
-    for (const kv of this.kv.values()) kv.truncate(pos);
+    for (const kv of this.kvs.values()) kv.truncate(pos);
   }
 
   /** Benchmarks only: decode at position n without prefilling 0..n-1 (as GpuBackend.kvAssumeFilled). */
   kvAssumeFilled(n: number): void {
-    for (const kv of this.kv.values()) kv.assumeFilled(n);
+    for (const kv of this.kvs.values()) kv.assumeFilled(n);
   }
 
   memory(): MemoryReport {
@@ -287,7 +220,7 @@ export class CpuBackend implements Backend {
       }
     }
     let kv = 0;
-    for (const c of this.kv.values()) kv += c.bytes();
+    for (const c of this.kvs.values()) kv += c.bytes();
     return { weights, kv, scratch: this.scratchBytes };
   }
 
@@ -295,6 +228,7 @@ export class CpuBackend implements Backend {
     this.disposed = true;
     this.global.clear();
     this.layerW.clear();
-    this.kv.clear();
+    this.layerT.clear();
+    this.kvs.clear();
   }
 }
