@@ -190,3 +190,35 @@ test('markup in a model answer (<script>, <img onerror>) is shown as text, and t
   await artifact(page, info, 'chat-markup');
   expect(errors).toEqual([]);
 });
+
+test('the widget: a system attribute, a conversation property to set and read, markup in an answer shown as text', async ({ page }) => {
+  const errors = watchErrors(page);
+  await page.goto('./embed.html');
+  const a = page.locator('#story-a');
+  await expect(a.getByTestId('widget-status')).toHaveAttribute('data-status', 'ready', { timeout: 60_000 });
+  // Continue a conversation the host page kept: its answer carries markup, which must stay text.
+  await page.evaluate(() => {
+    const w = document.querySelector('#story-a') as HTMLElement & { conversation: unknown; maxTokens: number };
+    w.setAttribute('system', 'Tell a short story for children.');
+    w.maxTokens = 8;
+    w.conversation = [
+      { role: 'user', content: 'Show me a script tag' },
+      { role: 'assistant', content: '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">' },
+    ];
+  });
+  const markup = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">';
+  await expect(a.locator('ol.turns li')).toHaveText(['Show me a script tag']);
+  await expect(a.getByTestId('widget-answer')).toHaveText(markup);
+  await expect(a.getByTestId('widget-answer').locator('script, img')).toHaveCount(0);
+
+  await a.locator('textarea').fill('Once upon a time');
+  await a.getByTestId('widget-send').click();
+  await expect(a.getByTestId('widget-status')).toHaveAttribute('data-status', 'ready', { timeout: 60_000 });
+  await expect(a.getByTestId('widget-answer')).not.toBeEmpty();
+  const conversation = await page.evaluate(() => (document.querySelector('#story-a') as HTMLElement & { conversation: Array<{ role: string }> }).conversation.map((m) => m.role));
+  expect(conversation).toEqual(['user', 'assistant', 'user', 'assistant']);
+  await expect(a.locator('ol.turns li')).toHaveText(['Show me a script tag', markup, 'Once upon a time']);
+  await expect(a.locator('ol.turns').locator('script, img')).toHaveCount(0);
+  expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+  expect(errors).toEqual([]);
+});

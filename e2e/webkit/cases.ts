@@ -9,14 +9,14 @@ export interface WebkitCase {
   run(driver: WebDriver, base: string): Promise<void>;
 }
 
-async function screenshot(driver: WebDriver, name: string): Promise<void> {
+export async function screenshot(driver: WebDriver, name: string): Promise<void> {
   mkdirSync('e2e/artifacts', { recursive: true });
   writeFileSync(`e2e/artifacts/webkit-${name}.png`, await driver.takeScreenshot(), 'base64');
 }
 
 
 /** Run a function on an element found through the app's shadow roots; returns its result. */
-async function onShadow<T>(driver: WebDriver, selector: string, body: string): Promise<T> {
+export async function onShadow<T>(driver: WebDriver, selector: string, body: string): Promise<T> {
   return driver.executeScript(
     `function find(root, sel) {
        const hit = root.querySelector(sel); if (hit) return hit;

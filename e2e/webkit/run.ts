@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Builder, type WebDriver } from 'selenium-webdriver';
 import { webkitCases } from './cases.ts';
+import { chatCases } from './chat-cases.ts';
 
 const MINIBROWSER = '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
 
@@ -59,7 +60,9 @@ async function main(): Promise<number> {
         'webkitgtk:browserOptions': { binary: MINIBROWSER, args: ['--automation'] },
       })
       .build();
-    for (const c of webkitCases) {
+    // TABSHARD_WEBKIT_FILTER (a substring of a case's name) runs only the cases that match.
+    const only = process.env.TABSHARD_WEBKIT_FILTER;
+    for (const c of [...webkitCases, ...chatCases].filter((k) => !only || k.name.includes(only))) {
       const t0 = Date.now();
       try {
         await c.run(driver, base);

@@ -8,7 +8,7 @@
 // messages after the system prompt); reset() starts over.
 // Events (bubbling, composed): progress, ready, token, done, error. Theme with --tabshard-* custom
 // properties (see styles) or ::part(…). Every widget on a page shares one engine and model.
-import { LitElement, html, nothing } from 'lit';
+import { LitElement, html, nothing, type PropertyValues } from 'lit';
 import type { ChatMessage } from '../engine/tokenizer/chat.ts';
 import type { SamplingOptions } from '../engine/sampler.ts';
 import type { BackendChoice, EngineGenerateResult, EngineModelInfo, EngineProgress } from '../workers/engine-api.ts';
@@ -202,10 +202,18 @@ export class TabshardChat extends LitElement {
     }
   }
 
-  /** Earlier exchanges: everything before the last user message and the answer shown below it. */
+  override willUpdate(changed: PropertyValues<this>): void {
+    // A conversation set from outside shows its last answer in the answer box, as if just written.
+    if (changed.has('conversation') && !this.busy) {
+      const last = this.conversation.at(-1);
+      this.answer = last?.role === 'assistant' ? last.content : '';
+    }
+  }
+
+  /** Earlier messages: all but the last answer (that one is the answer box below them). */
   private renderEarlier() {
-    const lastUser = this.conversation.findLastIndex((m) => m.role === 'user');
-    const earlier = this.conversation.slice(0, Math.max(0, lastUser));
+    const c = this.conversation;
+    const earlier = c.at(-1)?.role === 'assistant' ? c.slice(0, -1) : c;
     if (earlier.length === 0) return nothing;
     return html`<ol class="turns" part="turns" aria-label="Earlier messages">${earlier.map((m) => html`<li class=${m.role}>${m.role === 'user' ? m.content : renderAnswer(m.content)}</li>`)}</ol>`;
   }
