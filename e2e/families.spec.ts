@@ -27,8 +27,8 @@ const TIE = 0.01;
 const full = Boolean(process.env.FAMILIES_FULL);
 const strictQ8 = Boolean(process.env.ORACLE_STRICT_Q8);
 const only = process.env.FAMILIES?.split(',');
-/** Weight seeds whose F32 runs have no near-tie (llama.cpp's top-2 within 1%) in the 72 steps. */
-const SEED: Record<Family, number> = { llama3: 1, qwen2: 1, qwen3: 1, gemma2: 1, gemma3: 3, phi3: 1 };
+/** Weight seeds whose F32 runs have no near-tie (llama.cpp's top-2 within 1%) in the 72 steps (phi3 seed 1 had one at 1.4%, where our f16 KV rounding on the GPU could flip it: its smallest margin on seed 5 is 15%). */
+const SEED: Record<Family, number> = { llama3: 1, qwen2: 1, qwen3: 1, gemma2: 1, gemma3: 3, phi3: 5 };
 
 /** Three prompts of 8, 12 and 16 filler pieces (ids that spell back to themselves in llama.cpp). */
 function prompts(nVocab: number): number[][] {
