@@ -24,6 +24,21 @@ fn linear_id(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return wid.x + wid.y * nwg.x;
 }
 
+// 1 / rms of row A[base .. base + n): every thread of the workgroup calls it (barriers inside).
+fn row_inv_rms(base: u32, n: u32, ok: bool, lid: u32) -> f32 {
+  var s = 0.0;
+  if (ok) {
+    for (var c = lid; c < n; c += WG) { let v = A[base + c]; s += v * v; }
+  }
+  red[lid] = s;
+  workgroupBarrier();
+  for (var k = WG / 2u; k > 0u; k /= 2u) {
+    if (lid < k) { red[lid] += red[lid + k]; }
+    workgroupBarrier();
+  }
+  return 1.0 / sqrt(red[0] / f32(n) + params.eps);
+}
+
 // rmsnorm: A = input rows (read only here), B = weight [n], C = output rows.
 // Input row r starts at A[params.in_offset + r * params.in_stride], output at C[r * params.n].
 @compute @workgroup_size(WG)
@@ -31,40 +46,20 @@ fn rmsnorm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   let r = linear_id(wid, nwg);
   let ok = r < params.rows;
   let base = params.in_offset + r * params.in_stride;
-  var s = 0.0;
-  if (ok) {
-    for (var c = lid; c < params.n; c += WG) { let v = A[base + c]; s += v * v; }
-  }
-  red[lid] = s;
-  workgroupBarrier();
-  for (var k = WG / 2u; k > 0u; k /= 2u) {
-    if (lid < k) { red[lid] += red[lid + k]; }
-    workgroupBarrier();
-  }
-  let scale = 1.0 / sqrt(red[0] / f32(params.n) + params.eps);
+  let scale = row_inv_rms(base, params.n, ok, lid);
   if (ok) {
     for (var c = lid; c < params.n; c += WG) { C[r * params.n + c] = B[c] * (A[base + c] * scale); }
   }
 }
 
 // rmsnorm_inplace: rows of n at A[r * n], weight B [n]. Each thread writes only elements it read,
-// and every read of the sum is before the barrier, so in place is safe.
+// and every read for the sum is before the barrier, so in place is safe.
 @compute @workgroup_size(WG)
 fn rmsnorm_inplace(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let r = linear_id(wid, nwg);
   let ok = r < params.rows;
   let base = r * params.n;
-  var s = 0.0;
-  if (ok) {
-    for (var c = lid; c < params.n; c += WG) { let v = A[base + c]; s += v * v; }
-  }
-  red[lid] = s;
-  workgroupBarrier();
-  for (var k = WG / 2u; k > 0u; k /= 2u) {
-    if (lid < k) { red[lid] += red[lid + k]; }
-    workgroupBarrier();
-  }
-  let scale = 1.0 / sqrt(red[0] / f32(params.n) + params.eps);
+  let scale = row_inv_rms(base, params.n, ok, lid);
   if (ok) {
     for (var c = lid; c < params.n; c += WG) { A[base + c] = B[c] * (A[base + c] * scale); }
   }

@@ -7,15 +7,15 @@ import { readTensorBytes } from '../../formats/gguf-reader.ts';
 import type { RangeSource } from '../../formats/range-source.ts';
 import type { GgufFile } from '../../formats/gguf-types.ts';
 import { canDequantize, dequantize } from '../../quant/dequantize.ts';
-import type { Backend, LlamaConfig, MemoryReport } from '../backend.ts';
+import type { LlamaConfig, MemoryReport } from '../backend.ts';
 import { configFromGguf } from '../config.ts';
 import { chooseContext } from '../context.ts';
 import { EngineArgumentError, UnsupportedTensorTypeError } from '../errors.ts';
 import { sliceWeights, type LayerRole, type WeightRef } from '../weights.ts';
-import { MATRIX_ROLES, runHead, runLayers, type GraphModel, type LayerTensors, type MatmulFn } from '../graph.ts';
+import { MATRIX_ROLES, type MatmulFn } from '../graph.ts';
+import { GraphBackend, type HeadTensors } from '../graph-backend.ts';
 import { resolveKvLayout, type KvLayout, type KvOptions } from '../kv/layout.ts';
-import { LayerKv } from './kv-cache.ts';
-import { matmul, scaleInPlace } from './math.ts';
+import { matmul } from './math.ts';
 
 export interface CpuBackendOptions {
   /** Layers to hold, [from, to); default all. */
@@ -103,107 +103,41 @@ export async function createCpuBackend(file: GgufFile, source: RangeSource, opts
  * The TypeScript backend runs the one graph (src/engine/graph.ts) over f32 matrices with float64
  * sums: the oracle the other backends are compared with.
  */
-export class CpuBackend implements Backend, GraphModel<Float32Array> {
-  readonly kind = 'cpu' as const;
-  readonly config: LlamaConfig;
-  readonly layerRange: readonly [number, number];
-  private readonly hasEmbed: boolean;
-  private readonly hasHead: boolean;
+export class CpuBackend extends GraphBackend<Float32Array> {
   private readonly global: Map<string, Float32Array>;
   private readonly layerW: Map<number, LayerW>;
-  private readonly layerT = new Map<number, LayerTensors<Float32Array>>();
-  /** The KV cache's resolved layout at the full context (mode, groups, window). */
-  readonly kvLayout: KvLayout;
   readonly ropeFactors: Float32Array | undefined;
   readonly matmul: MatmulFn<Float32Array> = matmul;
-  private readonly kvs = new Map<number, LayerKv>();
-  private scratchBytes = 0;
   private disposed = false;
-  /** Why the context has its size (src/engine/context.ts), for load messages. */
-  contextReason = '';
 
   constructor(cfg: LlamaConfig, range: [number, number], hasEmbed: boolean, hasHead: boolean,
     global: Map<string, Float32Array>, layerW: Map<number, LayerW>, kvLayout: KvLayout) {
-    this.config = cfg;
-    this.layerRange = range;
-    this.hasEmbed = hasEmbed;
-    this.hasHead = hasHead;
+    super(cfg, range, hasEmbed, hasHead, kvLayout);
     this.global = global;
     this.layerW = layerW;
-    this.kvLayout = kvLayout;
     this.ropeFactors = global.get('rope_factors');
     for (let l = range[0]; l < range[1]; l++) {
-      this.kvs.set(l, new LayerKv(kvLayout));
       const lw = layerW.get(l)!;
       const mat = Object.fromEntries(MATRIX_ROLES.map((r) => [r, lw[r]!])) as Record<(typeof MATRIX_ROLES)[number], Float32Array>;
       this.layerT.set(l, { mat, vec: lw });
     }
   }
 
-  private live(): void {
+  protected live(): void {
     if (this.disposed) throw new EngineArgumentError('backend was disposed');
   }
 
-  kv(l: number): LayerKv {
-    return this.kvs.get(l)!;
-  }
-
-  layer(l: number): LayerTensors<Float32Array> {
-    return this.layerT.get(l)!;
-  }
-
-  embed(tokens: ArrayLike<number>): Promise<Float32Array> {
-    this.live();
+  protected embedRow(id: number, out: Float32Array): boolean {
     const emb = this.global.get('token_embd');
-    const scale = this.config.family.embedScale;
-    if (!this.hasEmbed || !emb) return Promise.reject(new EngineArgumentError('this backend does not hold the embedding'));
-    const { nEmbd, nVocab } = this.config;
-    const out = new Float32Array(tokens.length * nEmbd);
-    for (let t = 0; t < tokens.length; t++) {
-      const id = tokens[t]!;
-      if (!Number.isInteger(id) || id < 0 || id >= nVocab) return Promise.reject(new EngineArgumentError(`token id ${id} outside 0..${nVocab - 1}`));
-      out.set(emb.subarray(id * nEmbd, (id + 1) * nEmbd), t * nEmbd);
-    }
-    if (scale !== 1) scaleInPlace(out, out.length, scale);
-    return Promise.resolve(out);
+    if (!emb) return false;
+    out.set(emb.subarray(id * out.length, (id + 1) * out.length));
+    return true;
   }
 
-  layers(hidden: Float32Array, nTok: number, pos: number, from: number, to: number): Promise<Float32Array> {
-    try {
-      this.live();
-      const r = runLayers(this, hidden, nTok, pos, from, to);
-      this.scratchBytes = r.scratchBytes;
-      return Promise.resolve(r.x);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-  }
-
-  head(hidden: Float32Array, nTok: number, all = false): Promise<Float32Array> {
-    this.live();
-    const c = this.config;
+  protected headTensors(): HeadTensors<Float32Array> | undefined {
     const norm = this.global.get('output_norm');
-    const out = this.global.get(c.tiedOutput ? 'token_embd' : 'output');
-    if (!this.hasHead || !norm || !out) return Promise.reject(new EngineArgumentError('this backend does not hold the output head'));
-    return Promise.resolve(runHead(c, this.matmul, hidden, nTok, all, norm, out, this.global.get('output.bias')));
-  }
-
-  async forward(tokens: ArrayLike<number>, pos: number, all = false): Promise<Float32Array> {
-    if (!this.hasEmbed || !this.hasHead || this.layerRange[0] !== 0 || this.layerRange[1] !== this.config.nLayer) {
-      throw new EngineArgumentError('forward() needs a backend holding the whole model');
-    }
-    const h0 = await this.embed(tokens);
-    const h = await this.layers(h0, tokens.length, pos, 0, this.config.nLayer);
-    return this.head(h, tokens.length, all);
-  }
-
-  truncate(pos: number): void {
-    for (const kv of this.kvs.values()) kv.truncate(pos);
-  }
-
-  /** Benchmarks only: decode at position n without prefilling 0..n-1 (as GpuBackend.kvAssumeFilled). */
-  kvAssumeFilled(n: number): void {
-    for (const kv of this.kvs.values()) kv.assumeFilled(n);
+    const out = this.global.get(this.config.tiedOutput ? 'token_embd' : 'output');
+    return norm && out ? { norm, out, bias: this.global.get('output.bias') } : undefined;
   }
 
   memory(): MemoryReport {
@@ -219,9 +153,7 @@ export class CpuBackend implements Backend, GraphModel<Float32Array> {
         }
       }
     }
-    let kv = 0;
-    for (const c of this.kvs.values()) kv += c.bytes();
-    return { weights, kv, scratch: this.scratchBytes };
+    return { weights, kv: this.kvBytes(), scratch: this.scratchBytes };
   }
 
   dispose(): void {

@@ -6,15 +6,14 @@
 import type { GgufFile } from '../../formats/gguf-types.ts';
 import type { RangeSource } from '../../formats/range-source.ts';
 import { dequantize } from '../../quant/dequantize.ts';
-import type { Backend, LlamaConfig, MemoryReport } from '../backend.ts';
+import type { LlamaConfig, MemoryReport } from '../backend.ts';
 import { configFromGguf } from '../config.ts';
 import { chooseContext } from '../context.ts';
 import { EngineArgumentError } from '../errors.ts';
-import { MATRIX_ROLES, runHead, runLayers, type GraphModel, type LayerTensors, type MatmulFn } from '../graph.ts';
+import { MATRIX_ROLES, type LayerTensors, type MatmulFn } from '../graph.ts';
+import { GraphBackend, type HeadTensors } from '../graph-backend.ts';
 import { layerTensorName, layerRoles, sliceWeights, type LayerRole } from '../weights.ts';
 import { resolveKvLayout, type KvLayout } from '../kv/layout.ts';
-import { LayerKv } from '../cpu/kv-cache.ts';
-import { scaleInPlace } from '../cpu/math.ts';
 import type { CpuBackendOptions } from '../cpu/backend.ts';
 import { checkFits, loadWeights, splitFused, type LoadedWeights } from './load.ts';
 import { WasmRuntime, type WasmMatrix } from './runtime.ts';
@@ -43,34 +42,20 @@ export async function createWasmBackend(file: GgufFile, source: RangeSource, opt
   return be;
 }
 
-export class WasmBackend implements Backend, GraphModel<WasmMatrix> {
-  readonly kind = 'cpu' as const;
+export class WasmBackend extends GraphBackend<WasmMatrix> {
   /** Which CPU path this is (the TypeScript reference has none). */
   readonly cpuPath = WASM_CPU_PATH;
-  readonly config: LlamaConfig;
-  readonly layerRange: readonly [number, number];
-  readonly kvLayout: KvLayout;
   readonly ropeFactors: Float32Array | undefined;
   readonly matmul: MatmulFn<WasmMatrix>;
   /** Tensors held as F32 because their type has no WASM kernel. */
   readonly widened: readonly string[];
-  contextReason = '';
-  private readonly hasEmbed: boolean;
-  private readonly hasHead: boolean;
   private rt: WasmRuntime | undefined;
   private readonly w: LoadedWeights;
-  private readonly layerT = new Map<number, LayerTensors<WasmMatrix>>();
-  private readonly kvs = new Map<number, LayerKv>();
-  private scratchBytes = 0;
 
   constructor(cfg: LlamaConfig, range: [number, number], hasEmbed: boolean, hasHead: boolean, rt: WasmRuntime, w: LoadedWeights, kvLayout: KvLayout) {
-    this.config = cfg;
-    this.layerRange = range;
-    this.hasEmbed = hasEmbed;
-    this.hasHead = hasHead;
+    super(cfg, range, hasEmbed, hasHead, kvLayout);
     this.rt = rt;
     this.w = w;
-    this.kvLayout = kvLayout;
     this.widened = w.widened;
     this.ropeFactors = [...w.vecs].find(([n]) => n.startsWith('rope_f'))?.[1];
     this.matmul = (y, x, m, nTok, nIn, nOut) => this.runtime().matmul(y, x, m, nTok, nIn, nOut);
@@ -86,7 +71,6 @@ export class WasmBackend implements Backend, GraphModel<WasmMatrix> {
       splitFused(mats, cfg);
       const mat = Object.fromEntries(MATRIX_ROLES.map((r) => [r, mats[r]!])) as LayerTensors<WasmMatrix>['mat'];
       this.layerT.set(l, { mat, vec });
-      this.kvs.set(l, new LayerKv(kvLayout));
     }
   }
 
@@ -95,77 +79,27 @@ export class WasmBackend implements Backend, GraphModel<WasmMatrix> {
     return this.rt;
   }
 
-  kv(l: number): LayerKv {
-    return this.kvs.get(l)!;
+  protected live(): void {
+    this.runtime();
   }
 
-  layer(l: number): LayerTensors<WasmMatrix> {
-    return this.layerT.get(l)!;
-  }
-
-  embed(tokens: ArrayLike<number>): Promise<Float32Array> {
-    const rt = this.runtime();
+  protected embedRow(id: number, out: Float32Array): boolean {
     const emb = this.w.mats.get('token_embd.weight');
-    if (!this.hasEmbed || !emb) return Promise.reject(new EngineArgumentError('this backend does not hold the embedding'));
-    const { nEmbd, nVocab } = this.config;
-    const out = new Float32Array(tokens.length * nEmbd);
-    for (let t = 0; t < tokens.length; t++) {
-      const id = tokens[t]!;
-      if (!Number.isInteger(id) || id < 0 || id >= nVocab) return Promise.reject(new EngineArgumentError(`token id ${id} outside 0..${nVocab - 1}`));
-      // One row, dequantized by the reference's own dequantizer straight from WASM memory.
-      dequantize(emb.type, rt.bytes(emb.ptr + id * emb.rowBytes, emb.rowBytes), nEmbd, out.subarray(t * nEmbd));
-    }
-    const scale = this.config.family.embedScale;
-    if (scale !== 1) scaleInPlace(out, out.length, scale);
-    return Promise.resolve(out);
+    if (!emb) return false;
+    // One row, dequantized by the reference's own dequantizer straight from WASM memory.
+    dequantize(emb.type, this.runtime().bytes(emb.ptr + id * emb.rowBytes, emb.rowBytes), out.length, out);
+    return true;
   }
 
-  layers(hidden: Float32Array, nTok: number, pos: number, from: number, to: number): Promise<Float32Array> {
-    try {
-      this.runtime();
-      const r = runLayers(this, hidden, nTok, pos, from, to);
-      this.scratchBytes = Math.max(this.scratchBytes, r.scratchBytes);
-      return Promise.resolve(r.x);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-  }
-
-  head(hidden: Float32Array, nTok: number, all = false): Promise<Float32Array> {
-    try {
-      this.runtime();
-      const c = this.config;
-      const norm = this.w.vecs.get('output_norm.weight');
-      const out = this.w.mats.get(c.tiedOutput ? 'token_embd.weight' : 'output.weight');
-      if (!this.hasHead || !norm || !out) throw new EngineArgumentError('this backend does not hold the output head');
-      return Promise.resolve(runHead(c, this.matmul, hidden, nTok, all, norm, out, this.w.vecs.get('output.bias')));
-    } catch (err) {
-      return Promise.reject(err);
-    }
-  }
-
-  async forward(tokens: ArrayLike<number>, pos: number, all = false): Promise<Float32Array> {
-    if (!this.hasEmbed || !this.hasHead || this.layerRange[0] !== 0 || this.layerRange[1] !== this.config.nLayer) {
-      throw new EngineArgumentError('forward() needs a backend holding the whole model');
-    }
-    const h0 = await this.embed(tokens);
-    const h = await this.layers(h0, tokens.length, pos, 0, this.config.nLayer);
-    return this.head(h, tokens.length, all);
-  }
-
-  truncate(pos: number): void {
-    for (const kv of this.kvs.values()) kv.truncate(pos);
-  }
-
-  /** Benchmarks only: decode at position n without prefilling 0..n-1. */
-  kvAssumeFilled(n: number): void {
-    for (const kv of this.kvs.values()) kv.assumeFilled(n);
+  protected headTensors(): HeadTensors<WasmMatrix> | undefined {
+    const norm = this.w.vecs.get('output_norm.weight');
+    const out = this.w.mats.get(this.config.tiedOutput ? 'token_embd.weight' : 'output.weight');
+    return norm && out ? { norm, out, bias: this.w.vecs.get('output.bias') } : undefined;
   }
 
   /** weights: tensor bytes as held (quantized matrices in WASM memory + f32 vectors); scratch: the rest of the WASM memory + JS scratch. */
   memory(): MemoryReport {
-    let kv = 0;
-    for (const c of this.kvs.values()) kv += c.bytes();
+    const kv = this.kvBytes();
     const wasm = this.rt ? this.rt.memory.buffer.byteLength : 0;
     const inWasm = this.rt ? this.rt.weightsEnd : 0;
     return { weights: this.w.heldBytes, kv, scratch: Math.max(0, wasm - inWasm) + this.scratchBytes };
