@@ -33,6 +33,8 @@ test('pick the demo model, watch it load, chat with the reference output, regene
   await expect(page.getByTestId('no-models')).toBeVisible();
   await artifact(page, info, 'ui-start');
 
+  // 'auto' on a software adapter would take the CPU path (next test): ask for WebGPU here.
+  await page.locator('#backend').selectOption('webgpu');
   await page.getByTestId('kv').selectOption('f16');
   await page.getByTestId('load').click();
   const model = page.getByTestId('model-info');
@@ -68,6 +70,31 @@ test('pick the demo model, watch it load, chat with the reference output, regene
 
   await page.setViewportSize({ width: 390, height: 844 });
   await artifact(page, info, 'phone');
+  expect(errors).toEqual([]);
+});
+
+test("'auto' takes the CPU path on a software WebGPU adapter and says why; a hardware one keeps WebGPU", async ({ page }) => {
+  const errors = watchErrors(page);
+  await page.goto('./');
+  await expect(page.getByTestId('caps-status')).toBeVisible();
+  const fallback = await page.evaluate(async () => {
+    const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: { isFallbackAdapter?: boolean } } | null> } }).gpu;
+    const a = await gpu?.requestAdapter();
+    return a ? Boolean(a.info?.isFallbackAdapter) : undefined;
+  });
+  await expect(page.getByTestId('load')).toBeEnabled();
+  await page.getByTestId('load').click();
+  const model = page.getByTestId('model-info');
+  await expect(model).toBeVisible({ timeout: 50_000 });
+  if (fallback === true) {
+    await expect(model).toHaveAttribute('data-backend', 'cpu');
+    await expect(model).toContainText('software emulation');
+    await expect(model).toContainText('WASM SIMD128');
+  } else {
+    await expect(model).toHaveAttribute('data-backend', fallback === undefined ? 'cpu' : 'webgpu');
+  }
+  await page.getByTestId('generate').click();
+  await expect(page.getByTestId('output')).toHaveText(ref.generated_text_only, { timeout: 50_000 });
   expect(errors).toEqual([]);
 });
 

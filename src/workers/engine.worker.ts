@@ -118,7 +118,12 @@ export const api: EngineWorkerApi = {
         loaded?.backend.dispose();
         loaded = undefined;
         const caps = await probeCapabilities(browserEnvironment());
-        const wantGpu = opts.backend !== 'cpu' && opts.backend !== 'reference' && caps.webgpu;
+        // 'auto' on a software adapter (SwiftShader: isFallbackAdapter) takes the CPU path: it
+        // emulates the GPU on the CPU and decodes ~50x slower than the WASM backend here. Chosen
+        // explicitly, WebGPU is used all the same.
+        const a0 = caps.adapter;
+        const software = caps.webgpu && a0?.isFallbackAdapter === true && (opts.backend ?? 'auto') === 'auto';
+        const wantGpu = opts.backend !== 'cpu' && opts.backend !== 'reference' && caps.webgpu && !software;
         if (opts.backend === 'webgpu' && !caps.webgpu) throw new Error(`WebGPU was requested but is unavailable: ${caps.message}`);
         const upload = (p: { tensor: string; bytesDone: number; bytesTotal: number }) => void onProgress?.({ phase: 'upload', ...p });
         const backend = wantGpu
@@ -131,7 +136,8 @@ export const api: EngineWorkerApi = {
           label: res.label ?? res.root,
           root: res.root,
           backend: backend.kind,
-          backendReason: wantGpu ? undefined : opts.backend === 'cpu' || opts.backend === 'reference' ? `${opts.backend === 'cpu' ? 'CPU' : 'reference'} backend chosen in settings` : caps.message,
+          backendReason: wantGpu ? undefined : opts.backend === 'cpu' || opts.backend === 'reference' ? `${opts.backend === 'cpu' ? 'CPU' : 'reference'} backend chosen in settings`
+            : software ? `the only WebGPU adapter is a software emulation (${a0?.description || a0?.architecture || 'fallback adapter'}), slower than the CPU path; choose WebGPU in settings to use it anyway` : caps.message,
           cpuPath: wantGpu ? undefined : opts.backend === 'reference' ? 'TypeScript reference' : WASM_CPU_PATH,
           adapter: a ? [a.vendor, a.architecture, a.device || a.description].filter(Boolean).join(' ') : undefined,
           config: backend.config,
