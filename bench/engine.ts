@@ -115,6 +115,7 @@ export async function run(args: string[]) {
     const largest = Math.max(...file.tensors.map((t) => t.byteSize));
     const { value: be, heapUsed, arrayBuffers } = await peakDuring(() => createGpuBackend(file, src, { runtime: rt, nCtx: 256 }));
     const s = await speed(be, 16, quick ? 4 : 8);
+    const work = be.lastWork;
     const perToken = bytesPerToken(file);
     const limit = copy / perToken;
     const row = {
@@ -126,11 +127,14 @@ export async function run(args: string[]) {
       ...s,
       bandwidthLimitTps: limit,
       fractionOfLimit: s.decodeTps / limit,
+      // One decode token's work from the backend's bookkeeping; weight bytes read vs the file's floor.
+      decodeWork: { ...work, weightBytesOverFloor: work.weightBytes / perToken },
       load: { largestTensorBytes: largest, peakHeapUsed: heapUsed, peakArrayBuffers: arrayBuffers },
     };
     out.push(row);
     console.log(
       `${row.model} ${tname}: prefill ${s.prefillTps.toFixed(2)} tok/s, decode ${s.decodeTps.toFixed(2)} tok/s = ${(100 * row.fractionOfLimit).toFixed(0)}% of the copy-bandwidth limit (${limit.toFixed(2)} tok/s); ` +
+        `${work.dispatches} dispatches, ${work.pipelineSwitches} pipeline switches, ${work.uniformWrites} uniform writes per token, weights read ${(work.weightBytes / perToken).toFixed(2)}x the floor; ` +
         `load peak ArrayBuffers +${(arrayBuffers / MiB).toFixed(0)} MiB for a ${(src.size / MiB).toFixed(0)} MiB file (largest tensor ${(largest / MiB).toFixed(0)} MiB)`,
     );
     be.dispose();

@@ -19,6 +19,12 @@ export interface DispatchSpec {
 
 /** A dispatch with its bind group built once, to be encoded any number of times. */
 export interface PreparedDispatch {
+  /** The pipeline it sets (to count pipeline switches in a pass). */
+  readonly pipeline: GPUComputePipeline;
+  /** Dispatches it encodes (a tensor split across bindings takes one per chunk), each with its own bind group. */
+  readonly dispatches: number;
+  /** Uniform buffers preparing it created and wrote. */
+  readonly uniformWrites: number;
   encode(pass: GPUComputePassEncoder): void;
   /** Free the uniform buffer (storage buffers belong to the caller). */
   release(): void;
@@ -46,6 +52,9 @@ export function prepareDispatch(rt: GpuRuntime, spec: DispatchSpec): PreparedDis
   const bindGroup = rt.device.createBindGroup({ layout: spec.pipeline.getBindGroupLayout(0), entries, label: spec.pipeline.label });
   const [x, y] = grid(spec.workgroups, rt.limits.maxComputeWorkgroupsPerDimension);
   return {
+    pipeline: spec.pipeline,
+    dispatches: 1,
+    uniformWrites: uniform ? 1 : 0,
     encode(pass) {
       pass.setPipeline(spec.pipeline);
       pass.setBindGroup(0, bindGroup);

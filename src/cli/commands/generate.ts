@@ -60,6 +60,8 @@ export async function run(args: string[]): Promise<number> {
           prefillTokensPerSecond: res.prefillTokensPerSecond, decodeTokensPerSecond: res.decodeTokensPerSecond,
           stoppedBy: res.stoppedBy, backend: backend.kind, model: model.label, memory: backend.memory(),
           kv: backend.kvLayout.mode, kvBytes: backend.memory().kv, context: backend.config.nCtx, contextReason: backend.contextReason,
+          // WebGPU: dispatches, pipeline switches, bind groups, uniform writes and bytes of the last decode token.
+          gpuWork: 'lastWork' in backend ? backend.lastWork : undefined,
         }));
       } else {
         process.stdout.write('\n');

@@ -14,6 +14,22 @@ import { prepareKvAttention, prepareRotate } from '../kv/gpu-kv.ts';
 import { weightBuffers, type ModelWeights } from './weights.ts';
 import { ContextOverflowError } from '../errors.ts';
 
+/**
+ * The work of one forward() call, from the backend's own bookkeeping (issue: decode at the bandwidth
+ * limit). weightBytes: the quantized tensors the kernels read (each matrix once per dispatch);
+ * kvBytes: the cache rows attention reads (average bytes per position of the layout).
+ */
+export interface GpuWork {
+  dispatches: number;
+  pipelineSwitches: number;
+  bindGroups: number;
+  uniformWrites: number;
+  weightBytes: number;
+  kvBytes: number;
+}
+
+const noWork = (): GpuWork => ({ dispatches: 0, pipelineSwitches: 0, bindGroups: 0, uniformWrites: 0, weightBytes: 0, kvBytes: 0 });
+
 export interface GpuBackendOptions {
   layerRange: readonly [number, number];
   /** Tokens per prefill batch (scratch buffers are sized for it). */
@@ -42,6 +58,9 @@ export class GpuBackend implements Backend {
   private disposed = false;
   /** Why the context has its size (src/engine/context.ts), for load messages. */
   contextReason = '';
+  /** The work of the last forward() (a decode token after a decode step). */
+  lastWork: GpuWork = noWork();
+  private work: GpuWork = noWork();
 
   constructor(rt: GpuRuntime, config: LlamaConfig, weights: ModelWeights, opts: GpuBackendOptions) {
     this.rt = rt;
@@ -75,12 +94,20 @@ export class GpuBackend implements Backend {
   }
 
   private mm(w: QuantTensor, x: GPUBuffer, y: GPUBuffer, nTok: number, o: { xOffset?: number; yOffset?: number; yStride?: number } = {}): Promise<PreparedDispatch> {
+    this.work.weightBytes += w.rows * w.rowBytes;
     if (nTok === 1) return prepareMatvecQ(this.rt, w, x, y, o);
     return prepareMatmulQ(this.rt, w, x, y, nTok, { xOffset: o.xOffset, yOffset: o.yOffset, xStride: w.cols, yStride: o.yStride ?? w.rows });
   }
 
   private async run(steps: Step[]): Promise<void> {
     const ds = (await Promise.all(steps)).flat();
+    const w = this.work;
+    ds.forEach((d, i) => {
+      w.dispatches += d.dispatches;
+      w.bindGroups += d.dispatches;
+      w.uniformWrites += d.uniformWrites;
+      if (i === 0 || d.pipeline !== ds[i - 1]!.pipeline) w.pipelineSwitches++;
+    });
     const enc = this.rt.device.createCommandEncoder({ label: 'forward' });
     const pass = enc.beginComputePass({ label: 'forward' });
     for (const d of ds) d.encode(pass);
@@ -108,6 +135,7 @@ export class GpuBackend implements Backend {
     for (const t of ids) if (t >= w.rows) throw new RangeError(`token id ${t} is outside the vocabulary (${w.rows})`);
     this.rt.device.queue.writeBuffer(this.s.tok, 0, ids);
     const e = this.config.family.embedScale;
+    this.work.weightBytes += ids.length * w.rowBytes;
     return [prepareGetRows(this.rt, w, this.s.tok, this.s.x, ids.length), ...(e !== 1 ? [scale(this.rt, this.s.x, ids.length * this.config.nEmbd, e)] : [])];
   }
 
@@ -124,6 +152,8 @@ export class GpuBackend implements Backend {
     const rp = ropeParams(c, l);
     const table = this.ropeTables.get(`${rp.base}/${rp.scale}`)!;
     const ropeArgs = { rows: nTok, pos0: pos, table, ropeDim: c.ropeDim, neox: f.ropeNeox };
+    const L0 = this.kvLayout;
+    this.work.kvBytes += Math.round(((pos + nTok) * (L0.k.words + L0.v.words) * 4) / L0.nCtx);
     // q0 first: store() advances the layer's quantized count for the next batch.
     const q0 = this.kv.q0(l, pos);
     const rot = this.kvLayout.rotate;
@@ -205,6 +235,7 @@ export class GpuBackend implements Backend {
 
   async forward(tokens: ArrayLike<number>, pos: number, all = false): Promise<Float32Array> {
     this.checkPositions(pos, tokens.length);
+    this.work = noWork();
     const [a, b] = this.layerRange;
     const out: Float32Array[] = [];
     for (const [i, j] of this.chunks(tokens.length)) {
@@ -216,6 +247,7 @@ export class GpuBackend implements Backend {
       await this.run(steps);
       if (all || last) out.push(await this.readLogits(all ? n : 1));
     }
+    this.lastWork = this.work;
     return out.length === 1 ? out[0] : concat(out);
   }
 

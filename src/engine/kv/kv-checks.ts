@@ -11,8 +11,9 @@ import { levels, unpackHi, unpackLo } from './quant.ts';
 import { resolveKvLayout, type KvLayout, type KvOptions, type KvShape } from './layout.ts';
 import { attentionVariant, kvStoreVariant, prepareKvAttention, prepareKvStore, prepareRotate } from './gpu-kv.ts';
 import { rotateHeads } from './hadamard.ts';
+import type { PreparedDispatch } from '../../gpu/dispatch.ts';
 
-async function runAll(rt: GpuRuntime, ds: { encode(p: GPUComputePassEncoder): void; release(): void }[]): Promise<void> {
+async function runAll(rt: GpuRuntime, ds: PreparedDispatch[]): Promise<void> {
   for (const d of ds) await runOnce(rt, d);
 }
 

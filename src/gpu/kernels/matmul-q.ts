@@ -87,6 +87,9 @@ function perChunk(
     prepareDispatch(rt, { pipeline, bindings: [c.buffer, x, y], uniforms: { layout: PARAMS, values: values(c) }, workgroups: workgroups(c) }),
   );
   return {
+    pipeline,
+    dispatches: parts.length,
+    uniformWrites: parts.length,
     encode(pass) {
       for (const p of parts) p.encode(pass);
     },
