@@ -5,9 +5,45 @@
 import type { Backend, LlamaConfig, MemoryReport } from './backend.ts';
 import { EngineArgumentError } from './errors.ts';
 import { runHead, runLayers, type GraphModel, type LayerTensors, type MatmulFn } from './graph.ts';
-import type { KvLayout } from './kv/layout.ts';
+import { resolveKvLayout, type KvLayout, type KvOptions } from './kv/layout.ts';
+import type { GgufFile } from '../formats/gguf-types.ts';
+import { configFromGguf } from './config.ts';
+import { chooseContext } from './context.ts';
+import { sliceWeights, type WeightRef } from './weights.ts';
 import { LayerKv } from './cpu/kv-cache.ts';
 import { scaleInPlace } from './cpu/math.ts';
+
+export interface SliceOptions {
+  layers?: readonly [number, number];
+  embed?: boolean;
+  head?: boolean;
+  nCtx?: number;
+  kv?: KvOptions;
+}
+
+/** What a CPU backend holds: config at the chosen context, KV layout, layer range, and the tensors to load. */
+export interface SliceSetup {
+  cfg: LlamaConfig;
+  contextReason: string;
+  kvLayout: KvLayout;
+  range: [number, number];
+  hasEmbed: boolean;
+  hasHead: boolean;
+  refs: WeightRef[];
+}
+
+/** Resolve a slice before any bytes are read, so bad KV options or a bad range fail fast. */
+export function resolveSlice(file: GgufFile, opts: SliceOptions): SliceSetup {
+  const base = configFromGguf(file);
+  const context = chooseContext(base, opts.nCtx, opts.kv);
+  const cfg: LlamaConfig = { ...base, nCtx: context.nCtx };
+  const kvLayout = resolveKvLayout(opts.kv, cfg);
+  const [from, to] = opts.layers ?? [0, cfg.nLayer];
+  const hasEmbed = opts.embed ?? from === 0;
+  const hasHead = opts.head ?? to === cfg.nLayer;
+  const refs = sliceWeights(file, cfg, { from, to, embed: hasEmbed, head: hasHead });
+  return { cfg, contextReason: context.reason, kvLayout, range: [from, to], hasEmbed, hasHead, refs };
+}
 
 export interface HeadTensors<W> {
   norm: Float32Array;

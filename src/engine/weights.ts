@@ -110,6 +110,29 @@ function ref(file: GgufFile, cfg: LlamaConfig, name: string, role: LayerRole | G
   return { name, role, layer, info };
 }
 
+/** Row ranges [from, to) of the parts of fused matrices: attn_qkv holds q, k, v; phi3's ffn_up gate then up. */
+export function fusedRows(cfg: LlamaConfig): { attn_q: [number, number]; attn_k: [number, number]; attn_v: [number, number]; ffn_gate: [number, number]; ffn_up: [number, number] } {
+  const q = cfg.nHead * cfg.headDimK;
+  const k = cfg.nHeadKv * cfg.headDimK;
+  const v = cfg.nHeadKv * cfg.headDimV;
+  return { attn_q: [0, q], attn_k: [q, q + k], attn_v: [q + k, q + k + v], ffn_gate: [0, cfg.nFf], ffn_up: [cfg.nFf, 2 * cfg.nFf] };
+}
+
+/**
+ * Put the parts of a layer's fused matrices under their own roles, however a backend holds a
+ * matrix: `rows(m, from, to)` gives rows [from, to) of m (a view, not a copy).
+ */
+export function splitFused<M>(mats: Partial<Record<string, M>>, cfg: LlamaConfig, rows: (m: M, from: number, to: number) => M): void {
+  const r = fusedRows(cfg);
+  const qkv = mats.attn_qkv;
+  if (qkv) for (const role of ['attn_q', 'attn_k', 'attn_v'] as const) mats[role] = rows(qkv, ...r[role]);
+  const up = mats.ffn_up;
+  if (cfg.family.fusedGateUp && up && !mats.ffn_gate) {
+    mats.ffn_gate = rows(up, ...r.ffn_gate);
+    mats.ffn_up = rows(up, ...r.ffn_up);
+  }
+}
+
 /** The tensors of block `layer`, in layerRoles order. */
 export function layerWeights(file: GgufFile, cfg: LlamaConfig, layer: number): WeightRef[] {
   return layerRoles(cfg).map((role) => ref(file, cfg, layerTensorName(layer, role), role, layer));

@@ -3,15 +3,10 @@
 // on the session's coordinator with the single-device greedy text, a peer that leaves mid-answer is
 // re-planned, a peer joining between answers is planned in, a wrong secret is refused, and end()
 // says goodbye. CPU backends: the lifecycle is under test, not the kernels.
-import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/engine/backend.ts';
 import { createCpuBackend } from '../../src/engine/cpu/index.ts';
 import { generate } from '../../src/engine/generate.ts';
-import { tokenizerFromGguf } from '../../src/engine/tokenizer/index.ts';
-import { parseGguf } from '../../src/formats/gguf-reader.ts';
-import { bytesSource } from '../../src/formats/range-source.ts';
-import { modelCosts } from '../../src/shard/costs.ts';
 import { slowed } from '../../src/shard/model-slice.ts';
 import { rangeMemory } from '../../src/shard/planner.ts';
 import { createRoom, type Room } from '../../src/shard/room.ts';
@@ -20,15 +15,7 @@ import { JoinSession } from '../../src/shard/session-join.ts';
 import { isShareLink, parseShareLink, shareLink } from '../../src/shard/share-link.ts';
 import { TabsRoom } from '../../src/shard/transports/tabs.ts';
 
-const bytes = new Uint8Array(readFileSync('test/fixtures/stories260K-f32.gguf'));
-const file = parseGguf(bytes);
-const src = bytesSource(bytes);
-const costs = modelCosts(file, { nCtx: 512, kvBytesPerElement: 4 });
-const ref = JSON.parse(readFileSync('test/fixtures/ref/stories260K-f32.json', 'utf8')) as { prompt: string; generated_tokens: number[]; generated_text_only: string };
-const tok = tokenizerFromGguf(file);
-const N = 24;
-const cleanup: (() => void)[] = [];
-afterEach(() => { for (const f of cleanup.splice(0).reverse()) f(); });
+import { cleanup, costs, file, N, ref, src, tok } from './stories-room.ts';
 
 const tabs = (room: Room, id: string, role: 'coordinator' | 'participant'): TabsRoom => {
   const t = new TabsRoom(room.id, id, role, { heartbeatMs: 100, timeoutMs: 1000 });

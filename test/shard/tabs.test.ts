@@ -1,15 +1,10 @@
 // The tab transport and the room handshake in Node, whose BroadcastChannel behaves like the
 // browsers' (instances of one name in one process hear each other). CPU backends: the transport and
 // trust logic is under test, not the kernels.
-import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../../src/engine/cpu/index.ts';
 import { generate } from '../../src/engine/generate.ts';
-import { tokenizerFromGguf } from '../../src/engine/tokenizer/index.ts';
-import { parseGguf } from '../../src/formats/gguf-reader.ts';
-import { bytesSource } from '../../src/formats/range-source.ts';
 import { Coordinator, type CoordinatorEvent } from '../../src/shard/coordinator.ts';
-import { modelCosts } from '../../src/shard/costs.ts';
 import { encodeFrame, decodeFrame } from '../../src/shard/frames.ts';
 import { rangeMemory } from '../../src/shard/planner.ts';
 import type { PlanOptions } from '../../src/shard/plan-types.ts';
@@ -20,15 +15,7 @@ import type { ServeOptions } from '../../src/shard/transports/rpc-link.ts';
 import { TabsRoom } from '../../src/shard/transports/tabs.ts';
 import type { ShardResponse } from '../../src/shard/wire.ts';
 
-const bytes = new Uint8Array(readFileSync('test/fixtures/stories260K-f32.gguf'));
-const file = parseGguf(bytes);
-const src = bytesSource(bytes);
-const costs = modelCosts(file, { nCtx: 512, kvBytesPerElement: 4 });
-const ref = JSON.parse(readFileSync('test/fixtures/ref/stories260K-f32.json', 'utf8')) as { prompt: string; generated_tokens: number[]; generated_text_only: string };
-const tok = tokenizerFromGguf(file);
-const N = 24;
-const cleanup: (() => void)[] = [];
-afterEach(() => { for (const f of cleanup.splice(0).reverse()) f(); });
+import { cleanup, costs, file, N, ref, src, tok } from './stories-room.ts';
 
 const info = (layers: number): PeerInfo => ({ memoryBytes: rangeMemory(costs, 0, layers), speed: 1, wire: ['f32', 'f16'], backend: 'cpu', label: 'node' });
 

@@ -8,13 +8,11 @@ import type { RangeSource } from '../../formats/range-source.ts';
 import type { GgufFile } from '../../formats/gguf-types.ts';
 import { canDequantize, dequantize } from '../../quant/dequantize.ts';
 import type { LlamaConfig, MemoryReport } from '../backend.ts';
-import { configFromGguf } from '../config.ts';
-import { chooseContext } from '../context.ts';
 import { EngineArgumentError, UnsupportedTensorTypeError } from '../errors.ts';
-import { sliceWeights, type LayerRole, type WeightRef } from '../weights.ts';
+import { splitFused, type LayerRole, type WeightRef } from '../weights.ts';
 import { MATRIX_ROLES, type MatmulFn } from '../graph.ts';
-import { GraphBackend, type HeadTensors } from '../graph-backend.ts';
-import { resolveKvLayout, type KvLayout, type KvOptions } from '../kv/layout.ts';
+import { GraphBackend, resolveSlice, type HeadTensors } from '../graph-backend.ts';
+import type { KvLayout, KvOptions } from '../kv/layout.ts';
 import { matmul } from './math.ts';
 
 export interface CpuBackendOptions {
@@ -39,23 +37,6 @@ export interface CpuBackendOptions {
 /** A layer's tensors by role; fused ones (attn_qkv, phi3's ffn_up) are split into their parts at load. */
 type LayerW = Partial<Record<LayerRole, Float32Array>>;
 
-/** Split fused matrices by rows (rows are contiguous): views, no copy. */
-function splitFused(lw: LayerW, cfg: LlamaConfig): void {
-  const E = cfg.nEmbd;
-  if (lw.attn_qkv) {
-    const q = cfg.nHead * cfg.headDimK * E;
-    const k = cfg.nHeadKv * cfg.headDimK * E;
-    lw.attn_q = lw.attn_qkv.subarray(0, q);
-    lw.attn_k = lw.attn_qkv.subarray(q, q + k);
-    lw.attn_v = lw.attn_qkv.subarray(q + k);
-  }
-  if (cfg.family.fusedGateUp && lw.ffn_up && !lw.ffn_gate) {
-    const both = lw.ffn_up;
-    lw.ffn_gate = both.subarray(0, cfg.nFf * E);
-    lw.ffn_up = both.subarray(cfg.nFf * E);
-  }
-}
-
 async function loadF32(src: RangeSource, ref: WeightRef): Promise<Float32Array> {
   const t = ref.info;
   if (!canDequantize(t.type)) throw new UnsupportedTensorTypeError(t.name, t.typeName);
@@ -63,15 +44,7 @@ async function loadF32(src: RangeSource, ref: WeightRef): Promise<Float32Array> 
 }
 
 export async function createCpuBackend(file: GgufFile, source: RangeSource, opts: CpuBackendOptions = {}): Promise<CpuBackend> {
-  const base = configFromGguf(file);
-  const context = chooseContext(base, opts.nCtx, opts.kv);
-  const cfg: LlamaConfig = { ...base, nCtx: context.nCtx };
-  // Resolve the KV options first: a bad mode, group or window fails before any bytes are read.
-  const kvLayout = resolveKvLayout(opts.kv, cfg);
-  const [from, to] = opts.layers ?? [0, cfg.nLayer];
-  const hasEmbed = opts.embed ?? from === 0;
-  const hasHead = opts.head ?? to === cfg.nLayer;
-  const refs = sliceWeights(file, cfg, { from, to, embed: hasEmbed, head: hasHead });
+  const { cfg, contextReason, kvLayout, range, hasEmbed, hasHead, refs } = resolveSlice(file, opts);
   // Check every type before reading any bytes, so an unsupported model fails fast.
   for (const r of refs) if (!canDequantize(r.info.type)) throw new UnsupportedTensorTypeError(r.name, r.info.typeName);
 
@@ -93,9 +66,10 @@ export async function createCpuBackend(file: GgufFile, source: RangeSource, opts
     opts.onProgress?.(loaded, total);
   }
   opts.signal?.throwIfAborted();
-  for (const lw of layerW.values()) splitFused(lw, cfg);
-  const be = new CpuBackend(cfg, [from, to], hasEmbed, hasHead, global, layerW, kvLayout);
-  be.contextReason = context.reason;
+  // Fused matrices are split into row views (inputs are n_embd wide).
+  for (const lw of layerW.values()) splitFused(lw, cfg, (m, r0, r1) => m.subarray(r0 * cfg.nEmbd, r1 * cfg.nEmbd));
+  const be = new CpuBackend(cfg, range, hasEmbed, hasHead, global, layerW, kvLayout);
+  be.contextReason = contextReason;
   return be;
 }
 

@@ -9,6 +9,7 @@ import { dequantize } from '../../quant/dequantize.ts';
 import type { LlamaConfig } from '../backend.ts';
 import { ModelTensorError } from '../errors.ts';
 import { ropeFactorTensor } from '../family.ts';
+import { fusedRows } from '../weights.ts';
 
 export interface LayerWeights {
   attnNorm: GPUBuffer;
@@ -96,12 +97,12 @@ async function loadLayer(rt: GpuRuntime, file: GgufFile, src: RangeSource, cfg: 
   const vec = (s: string) => vector(rt, src, n(s));
   const opt = (on: boolean, s: string) => (on ? vec(s) : Promise.resolve(undefined));
   const mat = (s: string, part?: RowRange) => matrix(rt, src, n(s), widened, o, part);
-  const qRows = cfg.nHead * cfg.headDimK;
-  const kRows = cfg.nHeadKv * cfg.headDimK;
-  const vRows = cfg.nHeadKv * cfg.headDimV;
+  const fr = fusedRows(cfg);
+  // A fused tensor's parts upload as row ranges of it (no copy of the whole on the CPU).
+  const part = (fused: string, role: keyof typeof fr) => mat(fused, { row0: fr[role][0], rows: fr[role][1] - fr[role][0] });
   const attnNorm = await vec('attn_norm');
   const [q, k, v] = f.fusedQkv
-    ? [await mat('attn_qkv', { row0: 0, rows: qRows }), await mat('attn_qkv', { row0: qRows, rows: kRows }), await mat('attn_qkv', { row0: qRows + kRows, rows: vRows })]
+    ? [await part('attn_qkv', 'attn_q'), await part('attn_qkv', 'attn_k'), await part('attn_qkv', 'attn_v')]
     : [await mat('attn_q'), await mat('attn_k'), await mat('attn_v')];
   const L: LayerWeights = {
     attnNorm, q, k, v,
@@ -114,9 +115,8 @@ async function loadLayer(rt: GpuRuntime, file: GgufFile, src: RangeSource, cfg: 
     oBias: await opt(f.oBias, 'attn_output.bias'),
     postAttnNorm: await opt(f.postNorms, 'post_attention_norm'),
     ffnNorm: await vec('ffn_norm'),
-    // phi3's ffn_up holds the gate rows first, then the up rows.
-    gate: f.fusedGateUp ? await mat('ffn_up', { row0: 0, rows: cfg.nFf }) : await mat('ffn_gate'),
-    up: f.fusedGateUp ? await mat('ffn_up', { row0: cfg.nFf, rows: cfg.nFf }) : await mat('ffn_up'),
+    gate: f.fusedGateUp ? await part('ffn_up', 'ffn_gate') : await mat('ffn_gate'),
+    up: f.fusedGateUp ? await part('ffn_up', 'ffn_up') : await mat('ffn_up'),
     down: await mat('ffn_down'),
     postFfnNorm: await opt(f.postNorms, 'post_ffw_norm'),
   };

@@ -7,16 +7,14 @@ import type { GgufFile } from '../../formats/gguf-types.ts';
 import type { RangeSource } from '../../formats/range-source.ts';
 import { dequantize } from '../../quant/dequantize.ts';
 import type { LlamaConfig, MemoryReport } from '../backend.ts';
-import { configFromGguf } from '../config.ts';
-import { chooseContext } from '../context.ts';
 import { EngineArgumentError } from '../errors.ts';
 import { MATRIX_ROLES, type LayerTensors, type MatmulFn } from '../graph.ts';
-import { GraphBackend, type HeadTensors } from '../graph-backend.ts';
-import { layerTensorName, layerRoles, sliceWeights, type LayerRole } from '../weights.ts';
-import { resolveKvLayout, type KvLayout } from '../kv/layout.ts';
+import { GraphBackend, resolveSlice, type HeadTensors } from '../graph-backend.ts';
+import { layerTensorName, layerRoles, splitFused, type LayerRole } from '../weights.ts';
+import type { KvLayout } from '../kv/layout.ts';
 import type { CpuBackendOptions } from '../cpu/backend.ts';
-import { checkFits, loadWeights, splitFused, type LoadedWeights } from './load.ts';
-import { WasmRuntime, type WasmMatrix } from './runtime.ts';
+import { checkFits, loadWeights, type LoadedWeights } from './load.ts';
+import { matrixRows, WasmRuntime, type WasmMatrix } from './runtime.ts';
 
 /** How the CPU path computes, for load messages and the capability report. */
 export const WASM_CPU_PATH = 'WASM SIMD128, 1 thread';
@@ -24,21 +22,14 @@ export const WASM_CPU_PATH = 'WASM SIMD128, 1 thread';
 export type WasmBackendOptions = CpuBackendOptions;
 
 export async function createWasmBackend(file: GgufFile, source: RangeSource, opts: WasmBackendOptions = {}): Promise<WasmBackend> {
-  const base = configFromGguf(file);
-  const context = chooseContext(base, opts.nCtx, opts.kv);
-  const cfg: LlamaConfig = { ...base, nCtx: context.nCtx };
-  const kvLayout = resolveKvLayout(opts.kv, cfg);
-  const [from, to] = opts.layers ?? [0, cfg.nLayer];
-  const hasEmbed = opts.embed ?? from === 0;
-  const hasHead = opts.head ?? to === cfg.nLayer;
-  const refs = sliceWeights(file, cfg, { from, to, embed: hasEmbed, head: hasHead });
+  const { cfg, contextReason, kvLayout, range, hasEmbed, hasHead, refs } = resolveSlice(file, opts);
   const rt = await WasmRuntime.create();
   // Types and the 4 GiB ceiling are checked before any bytes are read, so a model fails fast.
   checkFits(refs, rt.weightsEnd);
   const w = await loadWeights(rt, source, refs, { signal: opts.signal, onProgress: opts.onProgress });
   opts.signal?.throwIfAborted();
-  const be = new WasmBackend(cfg, [from, to], hasEmbed, hasHead, rt, w, kvLayout);
-  be.contextReason = context.reason;
+  const be = new WasmBackend(cfg, range, hasEmbed, hasHead, rt, w, kvLayout);
+  be.contextReason = contextReason;
   return be;
 }
 
@@ -68,7 +59,7 @@ export class WasmBackend extends GraphBackend<WasmMatrix> {
         if (m) mats[role] = m;
         else vec[role] = w.vecs.get(name);
       }
-      splitFused(mats, cfg);
+      splitFused(mats, cfg, matrixRows);
       const mat = Object.fromEntries(MATRIX_ROLES.map((r) => [r, mats[r]!])) as LayerTensors<WasmMatrix>['mat'];
       this.layerT.set(l, { mat, vec });
     }

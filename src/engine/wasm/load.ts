@@ -11,7 +11,7 @@ import type { LlamaConfig } from '../backend.ts';
 import { UnsupportedTensorTypeError } from '../errors.ts';
 import type { WeightRef } from '../weights.ts';
 import { WasmMemoryLimitError } from './errors.ts';
-import { hasWasmKernel, matrixRows, WASM_MAX_BYTES, type WasmMatrix, type WasmRuntime } from './runtime.ts';
+import { hasWasmKernel, WASM_MAX_BYTES, type WasmMatrix, type WasmRuntime } from './runtime.ts';
 
 /** Bytes kept free above the weights for per-call scratch (activations in, results out). */
 export const SCRATCH_RESERVE = 64 * 2 ** 20;
@@ -79,18 +79,3 @@ export async function loadWeights(rt: WasmRuntime, src: RangeSource, refs: reado
 }
 
 /** Fused matrices split by rows (views into the same blocks): phi3's attn_qkv and gate+up ffn_up. */
-export function splitFused(mats: Partial<Record<string, WasmMatrix>>, cfg: LlamaConfig): void {
-  const qkv = mats.attn_qkv;
-  if (qkv) {
-    const q = cfg.nHead * cfg.headDimK;
-    const k = cfg.nHeadKv * cfg.headDimK;
-    mats.attn_q = matrixRows(qkv, 0, q);
-    mats.attn_k = matrixRows(qkv, q, q + k);
-    mats.attn_v = matrixRows(qkv, q + k, qkv.rows);
-  }
-  const up = mats.ffn_up;
-  if (cfg.family.fusedGateUp && up && !mats.ffn_gate) {
-    mats.ffn_gate = matrixRows(up, 0, cfg.nFf);
-    mats.ffn_up = matrixRows(up, cfg.nFf, up.rows);
-  }
-}
