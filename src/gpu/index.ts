@@ -4,6 +4,6 @@ export * from './capabilities.ts';
 export { GpuRuntime, type RuntimeOptions } from './runtime.ts';
 export { BufferPool, type BufferCategory } from './buffers.ts';
 export { PipelineCache, pipelineKey, expandShader, type KernelVariant } from './pipelines.ts';
-export { prepareDispatch, dispatch, grid, type DispatchSpec, type PreparedDispatch } from './dispatch.ts';
+export { prepareDispatch, dispatch, grid, DispatchFrame, type DispatchSpec, type PreparedDispatch, type FramedRuntime } from './dispatch.ts';
 export { timePass, median, type Timing, type TimingMethod } from './timing.ts';
 export { runKernelChecks, type CheckResult } from './kernel-checks.ts';

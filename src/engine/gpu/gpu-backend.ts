@@ -2,7 +2,7 @@
 // with a KV cache on the GPU in one of the modes of src/engine/kv (f32, f16, q8/q4/q3/q2). One forward call encodes every dispatch into one compute pass
 // and one submit; the only readback is the logits (or hidden states at a slice boundary).
 import type { GpuRuntime } from '../../gpu/runtime.ts';
-import type { PreparedDispatch } from '../../gpu/dispatch.ts';
+import { DispatchFrame, type FramedRuntime, type PreparedDispatch } from '../../gpu/dispatch.ts';
 import { prepareGetRows, prepareMatmulQ, prepareMatvecQ } from '../../gpu/kernels/matmul-q.ts';
 import type { QuantTensor } from '../../gpu/kernels/quant-tensor.ts';
 import type { Backend, LlamaConfig, MemoryReport } from '../backend.ts';
@@ -46,6 +46,9 @@ export class GpuBackend implements Backend {
   readonly config: LlamaConfig;
   readonly layerRange: readonly [number, number];
   readonly rt: GpuRuntime;
+  /** Bind groups and uniform slots kept across forward calls; steps are prepared through frame.runtime. */
+  private readonly frame: DispatchFrame;
+  private readonly fr: FramedRuntime;
   private readonly w: ModelWeights;
   private readonly batch: number;
   /** The KV cache's resolved layout (mode, groups, window, words). */
@@ -64,6 +67,8 @@ export class GpuBackend implements Backend {
 
   constructor(rt: GpuRuntime, config: LlamaConfig, weights: ModelWeights, opts: GpuBackendOptions) {
     this.rt = rt;
+    this.frame = new DispatchFrame(rt);
+    this.fr = this.frame.runtime;
     this.config = config;
     this.w = weights;
     this.layerRange = opts.layerRange;
@@ -90,21 +95,26 @@ export class GpuBackend implements Backend {
       this.ropeTables.set(`${base}/${sc}`, rt.pool.upload(table, 'scratch', `rope.${base}`));
     }
     this.kvLayout = resolveKvLayout(opts.kv, c);
-    this.kv = new GpuKvCache(rt, this.kvLayout, opts.layerRange);
+    this.kv = new GpuKvCache(this.fr, this.kvLayout, opts.layerRange);
   }
 
   private mm(w: QuantTensor, x: GPUBuffer, y: GPUBuffer, nTok: number, o: { xOffset?: number; yOffset?: number; yStride?: number } = {}): Promise<PreparedDispatch> {
     this.work.weightBytes += w.rows * w.rowBytes;
-    if (nTok === 1) return prepareMatvecQ(this.rt, w, x, y, o);
-    return prepareMatmulQ(this.rt, w, x, y, nTok, { xOffset: o.xOffset, yOffset: o.yOffset, xStride: w.cols, yStride: o.yStride ?? w.rows });
+    if (nTok === 1) return prepareMatvecQ(this.fr, w, x, y, o);
+    return prepareMatmulQ(this.fr, w, x, y, nTok, { xOffset: o.xOffset, yOffset: o.yOffset, xStride: w.cols, yStride: o.yStride ?? w.rows });
   }
 
-  private async run(steps: Step[]): Promise<void> {
-    const ds = (await Promise.all(steps)).flat();
+  /** Prepare (through the frame: kept bind groups), write the uniforms once, encode one pass, submit. */
+  private async run(build: () => Step[]): Promise<void> {
+    this.frame.begin();
+    const ds = (await Promise.all(build())).flat();
+    const writes = this.frame.writes;
+    this.frame.flush();
     const w = this.work;
+    w.uniformWrites += this.frame.writes - writes;
     ds.forEach((d, i) => {
       w.dispatches += d.dispatches;
-      w.bindGroups += d.dispatches;
+      w.bindGroups += d.bindGroups;
       w.uniformWrites += d.uniformWrites;
       if (i === 0 || d.pipeline !== ds[i - 1]!.pipeline) w.pipelineSwitches++;
     });
@@ -136,14 +146,14 @@ export class GpuBackend implements Backend {
     this.rt.device.queue.writeBuffer(this.s.tok, 0, ids);
     const e = this.config.family.embedScale;
     this.work.weightBytes += ids.length * w.rowBytes;
-    return [prepareGetRows(this.rt, w, this.s.tok, this.s.x, ids.length), ...(e !== 1 ? [scale(this.rt, this.s.x, ids.length * this.config.nEmbd, e)] : [])];
+    return [prepareGetRows(this.fr, w, this.s.tok, this.s.x, ids.length), ...(e !== 1 ? [scale(this.fr, this.s.x, ids.length * this.config.nEmbd, e)] : [])];
   }
 
   private layerSteps(l: number, nTok: number, pos: number): Step[] {
     const c = this.config;
     const L = this.w.layers.get(l);
     if (!L) throw new RangeError(`layer ${l} is not held by this backend (range ${this.layerRange.join('..')})`);
-    const rt = this.rt;
+    const rt = this.fr;
     const s = this.s;
     const f = c.family;
     const qD = c.nHead * c.headDimK;
@@ -216,10 +226,10 @@ export class GpuBackend implements Backend {
     const n = rows * c.nVocab;
     const cap = c.family.finalSoftcap;
     return [
-      rmsnorm(this.rt, this.s.x, this.w.outputNorm, this.s.xn, rows, c.nEmbd, c.normEps, all ? 0 : (nTok - 1) * c.nEmbd),
+      rmsnorm(this.fr, this.s.x, this.w.outputNorm, this.s.xn, rows, c.nEmbd, c.normEps, all ? 0 : (nTok - 1) * c.nEmbd),
       this.mm(this.w.output, this.s.xn, this.logits, rows),
-      ...(this.w.outputBias ? [addBias(this.rt, this.logits, this.w.outputBias, n, c.nVocab)] : []),
-      ...(cap > 0 ? [softcap(this.rt, this.logits, n, cap)] : []),
+      ...(this.w.outputBias ? [addBias(this.fr, this.logits, this.w.outputBias, n, c.nVocab)] : []),
+      ...(cap > 0 ? [softcap(this.fr, this.logits, n, cap)] : []),
     ];
   }
 
@@ -240,11 +250,13 @@ export class GpuBackend implements Backend {
     const out: Float32Array[] = [];
     for (const [i, j] of this.chunks(tokens.length)) {
       const n = j - i;
-      const steps = this.embedSteps(Array.prototype.slice.call(tokens, i, j) as number[]);
-      for (let l = a; l < b; l++) steps.push(...this.layerSteps(l, n, pos + i));
       const last = j === tokens.length;
-      if (all || last) steps.push(...this.headSteps(n, all));
-      await this.run(steps);
+      await this.run(() => {
+        const steps = this.embedSteps(Array.prototype.slice.call(tokens, i, j) as number[]);
+        for (let l = a; l < b; l++) steps.push(...this.layerSteps(l, n, pos + i));
+        if (all || last) steps.push(...this.headSteps(n, all));
+        return steps;
+      });
       if (all || last) out.push(await this.readLogits(all ? n : 1));
     }
     this.lastWork = this.work;
@@ -254,7 +266,7 @@ export class GpuBackend implements Backend {
   async embed(tokens: ArrayLike<number>): Promise<Float32Array> {
     const out: Float32Array[] = [];
     for (const [i, j] of this.chunks(tokens.length)) {
-      await this.run(this.embedSteps(Array.prototype.slice.call(tokens, i, j) as number[]));
+      await this.run(() => this.embedSteps(Array.prototype.slice.call(tokens, i, j) as number[]));
       out.push(new Float32Array(await this.rt.read(this.s.x, (j - i) * this.config.nEmbd * 4)));
     }
     return concat(out);
@@ -266,9 +278,11 @@ export class GpuBackend implements Backend {
     const out: Float32Array[] = [];
     for (const [i, j] of this.chunks(nTok)) {
       this.upload(this.s.x, hidden.subarray(i * E, j * E));
-      const steps: Step[] = [];
-      for (let l = from; l < to; l++) steps.push(...this.layerSteps(l, j - i, pos + i));
-      await this.run(steps);
+      await this.run(() => {
+        const steps: Step[] = [];
+        for (let l = from; l < to; l++) steps.push(...this.layerSteps(l, j - i, pos + i));
+        return steps;
+      });
       out.push(new Float32Array(await this.rt.read(this.s.x, (j - i) * E * 4)));
     }
     return concat(out);
@@ -281,7 +295,7 @@ export class GpuBackend implements Backend {
       const last = j === nTok;
       if (!all && !last) continue;
       this.upload(this.s.x, hidden.subarray(i * E, j * E));
-      await this.run(this.headSteps(j - i, all));
+      await this.run(() => this.headSteps(j - i, all));
       out.push(await this.readLogits(all ? j - i : 1));
     }
     return concat(out);
@@ -311,6 +325,7 @@ export class GpuBackend implements Backend {
     const bufs = new Set<GPUBuffer>([...Object.values(this.s), ...this.ropeTables.values(), ...this.kv.buffers(), ...weightBuffers(this.w)]);
     if (this.logits) bufs.add(this.logits);
     for (const b of bufs) this.rt.pool.destroy(b);
+    this.frame.destroy();
   }
 }
 

@@ -89,7 +89,8 @@ function perChunk(
   return {
     pipeline,
     dispatches: parts.length,
-    uniformWrites: parts.length,
+    uniformWrites: parts.reduce((n, p) => n + p.uniformWrites, 0),
+    bindGroups: parts.reduce((n, p) => n + p.bindGroups, 0),
     encode(pass) {
       for (const p of parts) p.encode(pass);
     },
