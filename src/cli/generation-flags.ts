@@ -17,7 +17,7 @@ export const GENERATION_FLAGS = {
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
 export const GENERATION_USAGE = '[--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] '
-  + '[--stop STR]... [--ctx N] [--backend webgpu|cpu|reference] [--kv f16|q8|q4|q3|q2|f32] [--store DIR]';
+  + '[--stop STR]... [--ctx N] [--backend auto|webgpu|cpu|reference] [--kv f16|q8|q4|q3|q2|f32] [--store DIR]';
 
 type FlagValues = { [K in keyof typeof GENERATION_FLAGS]?: (typeof GENERATION_FLAGS)[K] extends { multiple: true } ? string[] : string };
 

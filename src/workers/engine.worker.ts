@@ -9,6 +9,7 @@ import type { Backend } from '../engine/backend.ts';
 import { createCpuBackend } from '../engine/cpu/index.ts';
 import { createWasmBackend, WASM_CPU_PATH } from '../engine/wasm/index.ts';
 import { createGpuBackend } from '../engine/gpu/index.ts';
+import { autoProbe, chooseAuto } from '../engine/auto/index.ts';
 import { Conversation } from '../engine/conversation.ts';
 import { generate, type TokenEvent } from '../engine/generate.ts';
 import { tokenizerFromGguf } from '../engine/tokenizer/index.ts';
@@ -25,6 +26,7 @@ import type { KvOptions } from '../engine/kv/layout.ts';
 import { createRangeSource } from '../store/unixfs-range.ts';
 import type { EngineConfig, EngineGenerateOptions, EngineGenerateResult, EngineLoadOptions, EngineModelInfo, EngineProgress, EngineWorkerApi } from './engine-api.ts';
 import { installWireHandlers } from './wire.ts';
+import { idbCalibrationCache } from './calibration-cache.ts';
 
 installWireHandlers();
 
@@ -118,17 +120,21 @@ export const api: EngineWorkerApi = {
         loaded?.backend.dispose();
         loaded = undefined;
         const caps = await probeCapabilities(browserEnvironment());
-        // 'auto' on a software adapter (SwiftShader: isFallbackAdapter) takes the CPU path: it
-        // emulates the GPU on the CPU and decodes ~50x slower than the WASM backend here. Chosen
-        // explicitly, WebGPU is used all the same.
-        const a0 = caps.adapter;
-        const software = caps.webgpu && a0?.isFallbackAdapter === true && (opts.backend ?? 'auto') === 'auto';
-        const wantGpu = opts.backend !== 'cpu' && opts.backend !== 'reference' && caps.webgpu && !software;
-        if (opts.backend === 'webgpu' && !caps.webgpu) throw new Error(`WebGPU was requested but is unavailable: ${caps.message}`);
+        const choice = opts.backend ?? 'auto';
+        if (choice === 'webgpu' && !caps.webgpu) throw new Error(`WebGPU was requested but is unavailable: ${caps.message}`);
+        // 'auto': no WebGPU or a software adapter (SwiftShader) → the WASM CPU path; otherwise
+        // calibration on this model's first layers, cached per device (engine/auto).
+        const auto = choice === 'auto' ? await chooseAuto({
+          probe: autoProbe(caps), adapter: caps.adapter, cpuPath: WASM_CPU_PATH, file, signal,
+          cache: idbCalibrationCache(config.dbName), override: 'choose WebGPU in settings to use it anyway',
+          makeCpu: (to, sig) => createWasmBackend(file, source, { layers: [0, to], embed: false, head: false, nCtx: 16, signal: sig }),
+          makeGpu: async (to, sig) => createGpuBackend(file, source, { runtime: await gpuRuntime(), layerRange: [0, to], embedding: false, head: false, nCtx: 16, signal: sig }),
+        }) : undefined;
+        const wantGpu = auto ? auto.backend === 'webgpu' : choice === 'webgpu';
         const upload = (p: { tensor: string; bytesDone: number; bytesTotal: number }) => void onProgress?.({ phase: 'upload', ...p });
         const backend = wantGpu
           ? await createGpuBackend(file, source, { runtime: await gpuRuntime(), nCtx: opts.nCtx, kv: kvOptions(opts.kv), signal, onProgress: upload })
-          : opts.backend === 'reference'
+          : choice === 'reference'
             ? await createCpuBackend(file, source, { nCtx: opts.nCtx, kv: kvOptions(opts.kv), signal })
             : await createWasmBackend(file, source, { nCtx: opts.nCtx, kv: kvOptions(opts.kv), signal });
         const a = caps.adapter;
@@ -136,9 +142,8 @@ export const api: EngineWorkerApi = {
           label: res.label ?? res.root,
           root: res.root,
           backend: backend.kind,
-          backendReason: wantGpu ? undefined : opts.backend === 'cpu' || opts.backend === 'reference' ? `${opts.backend === 'cpu' ? 'CPU' : 'reference'} backend chosen in settings`
-            : software ? `the only WebGPU adapter is a software emulation (${a0?.description || a0?.architecture || 'fallback adapter'}), slower than the CPU path; choose WebGPU in settings to use it anyway` : caps.message,
-          cpuPath: wantGpu ? undefined : opts.backend === 'reference' ? 'TypeScript reference' : WASM_CPU_PATH,
+          backendReason: auto ? auto.reason : wantGpu ? undefined : `${choice === 'cpu' ? 'CPU' : 'reference'} backend chosen in settings`,
+          cpuPath: wantGpu ? undefined : choice === 'reference' ? 'TypeScript reference' : (backend as { cpuPath?: string }).cpuPath ?? WASM_CPU_PATH,
           adapter: a ? [a.vendor, a.architecture, a.device || a.description].filter(Boolean).join(' ') : undefined,
           config: backend.config,
           contextReason: backend.contextReason,

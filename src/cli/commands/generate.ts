@@ -9,7 +9,7 @@ import { tokenizerFromGguf } from '../../engine/tokenizer/index.ts';
 export const summary = 'generate text from a GGUF model (file or NAME@VERSION in the local store)';
 
 export const usage = 'tabshard generate --model FILE|NAME@VERSION --prompt TEXT [--max-tokens N] [--temperature T] [--top-k K] '
-  + '[--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--stop STR]... [--ctx N] [--backend webgpu|cpu|reference] [--kv f16|q8|q4|q3|q2|f32] [--store DIR] [--json]';
+  + '[--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--stop STR]... [--ctx N] [--backend auto|webgpu|cpu|reference] [--kv f16|q8|q4|q3|q2|f32] [--store DIR] [--json]';
 
 export function num(v: string | undefined, flag: string, int = false): number | undefined {
   if (v === undefined) return undefined;
@@ -18,9 +18,10 @@ export function num(v: string | undefined, flag: string, int = false): number | 
   return n;
 }
 
-export function backendKind(v: string | undefined): BackendKind | undefined {
-  if (v === undefined || v === 'cpu' || v === 'webgpu' || v === 'reference') return v;
-  throw new UsageError(`--backend must be webgpu, cpu or reference, got '${v}'`);
+/** --backend: absent or 'auto' picks the faster path here (engine/auto); the others force one. */
+export function backendKind(v: string | undefined): BackendKind | 'auto' | undefined {
+  if (v === undefined || v === 'auto' || v === 'cpu' || v === 'webgpu' || v === 'reference') return v;
+  throw new UsageError(`--backend must be auto, webgpu, cpu or reference, got '${v}'`);
 }
 
 export async function run(args: string[]): Promise<number> {

@@ -15,10 +15,13 @@ import { createRangeSource } from '../../store/unixfs-range.ts';
 import { nodeGpuEnvironment } from '../../gpu/node.ts';
 import type { Backend } from '../backend.ts';
 import { createCpuBackend } from '../cpu/index.ts';
-import { createWasmBackend, WASM_CPU_PATH } from '../wasm/index.ts';
+import { createWasmBackend, WASM_CPU_PATH, type WasmBackend } from '../wasm/index.ts';
 import { createGpuBackend, type KvMode } from '../gpu/index.ts';
 import { KV_MODES, type KvLayout } from '../kv/layout.ts';
-import { probeCapabilities } from '../../gpu/capabilities.ts';
+import { probeCapabilities, type CapabilityReport, type GpuEnvironment } from '../../gpu/capabilities.ts';
+import { GpuRuntime } from '../../gpu/runtime.ts';
+import { autoProbe, chooseAuto, type CalibrationCache } from '../auto/index.ts';
+import { fileCalibrationCache } from './calibration-cache.ts';
 
 export interface OpenedModel {
   file: GgufFile;
@@ -58,32 +61,48 @@ export function kvMode(v: string | undefined): KvMode | undefined {
 }
 
 /**
- * `requested` undefined: WebGPU when a hardware adapter is found, else CPU (with a note). A software
- * adapter (SwiftShader: `isFallbackAdapter`) emulates the GPU on the CPU and is ~100x slower than
- * the CPU backend for the same model, so it is used only when asked for with 'webgpu'.
+ * `requested` undefined or 'auto': the CPU where WebGPU is missing or the adapter is a software
+ * emulation (SwiftShader: far slower than the WASM kernels), otherwise whichever path calibration
+ * on this model's first layers finds faster (cached in the CLI's cache directory; see engine/auto).
+ * The choice and its reason go to `note` (stderr by default).
  */
 export async function createBackend(
-  requested: BackendKind | undefined, file: GgufFile, source: RangeSource,
-  opts: { signal?: AbortSignal; nCtx?: number; kv?: KvMode; note?: (msg: string) => void } = {},
+  requested: BackendKind | 'auto' | undefined, file: GgufFile, source: RangeSource,
+  opts: { signal?: AbortSignal; nCtx?: number; kv?: KvMode; note?: (msg: string) => void; cache?: CalibrationCache } = {},
 ): Promise<Backend & { readonly kvLayout: KvLayout }> {
   const note = opts.note ?? ((m: string) => process.stderr.write(`${m}\n`));
   // Both backends keep the same compressed cache; absent, each uses DEFAULT_KV_MODE.
   const kvOpts = opts.kv ? { mode: opts.kv } : undefined;
   if (requested === 'reference') return createCpuBackend(file, source, { signal: opts.signal, nCtx: opts.nCtx, kv: kvOpts });
-  if (requested !== 'cpu') {
-    try {
-      const env = await nodeGpuEnvironment();
-      const caps = await probeCapabilities(env);
-      if (!caps.webgpu) throw new Error(caps.message);
-      if (requested === undefined && caps.adapter?.isFallbackAdapter) {
-        note(`tabshard: the only WebGPU adapter is a software emulation (${caps.adapter.description || caps.adapter.architecture}); using the faster CPU backend (${WASM_CPU_PATH}; --backend webgpu to override)`);
-      } else {
-        return await createGpuBackend(file, source, { env, signal: opts.signal, nCtx: opts.nCtx, kv: kvOpts });
-      }
-    } catch (err) {
-      if (requested === 'webgpu') throw err;
-      note(`tabshard: WebGPU unavailable (${(err as Error).name}: ${(err as Error).message}); using the CPU backend (${WASM_CPU_PATH})`);
-    }
+  const cpu = (): Promise<WasmBackend> => createWasmBackend(file, source, { signal: opts.signal, nCtx: opts.nCtx, kv: kvOpts });
+  if (requested === 'cpu') return cpu();
+  let env: GpuEnvironment | undefined;
+  let caps: CapabilityReport | undefined;
+  try {
+    env = await nodeGpuEnvironment();
+    caps = await probeCapabilities(env);
+  } catch (err) {
+    if (requested === 'webgpu') throw err;
+    note(`tabshard: auto: CPU (${WASM_CPU_PATH}): WebGPU unavailable (${(err as Error).name}: ${(err as Error).message})`);
+    return cpu();
   }
-  return createWasmBackend(file, source, { signal: opts.signal, nCtx: opts.nCtx, kv: kvOpts });
+  if (requested === 'webgpu') {
+    if (!caps.webgpu) throw new Error(caps.message);
+    return createGpuBackend(file, source, { env, signal: opts.signal, nCtx: opts.nCtx, kv: kvOpts });
+  }
+  let runtime: Promise<GpuRuntime> | undefined;
+  const rt = (): Promise<GpuRuntime> => (runtime ??= GpuRuntime.create(env!));
+  const auto = await chooseAuto({
+    probe: autoProbe(caps), adapter: caps.adapter, cpuPath: WASM_CPU_PATH, file, signal: opts.signal,
+    cache: opts.cache ?? fileCalibrationCache(), override: '--backend webgpu to override',
+    makeCpu: (to, signal) => createWasmBackend(file, source, { layers: [0, to], embed: false, head: false, nCtx: 16, signal }),
+    makeGpu: async (to, signal) => createGpuBackend(file, source, { runtime: await rt(), layerRange: [0, to], embedding: false, head: false, nCtx: 16, signal }),
+  });
+  note(`tabshard: ${auto.reason}`);
+  if (auto.backend === 'cpu') {
+    // The device opened for calibration is not needed by the CPU path.
+    if (runtime) (await runtime).destroy();
+    return cpu();
+  }
+  return createGpuBackend(file, source, { runtime: await rt(), signal: opts.signal, nCtx: opts.nCtx, kv: kvOpts });
 }
