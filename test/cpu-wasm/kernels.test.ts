@@ -1,8 +1,11 @@
 // Every WASM matmul kernel against the TypeScript reference (tolerance: see check.ts) on fresh
 // random blocks (seed printed; TABSHARD_SEED=<seed> replays), odd row counts and several tokens,
 // and on the blocks ggml itself wrote: the ref/blocks files and every 2-D tensor of every GGUF fixture.
+// Each case runs on 1 thread (kernels.wasm) and on 3 (kernels-mt.wasm over a shared memory, two
+// worker_threads and the caller splitting the rows): 1, 2 and 5 rows leave some threads no rows
+// at all, 37 and 67 split unevenly.
 import { readdirSync, readFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readGgufHeader, readTensorBytes } from '../../src/formats/gguf-reader.ts';
 import { bytesSource } from '../../src/formats/range-source.ts';
 import { f32ToF16 } from '../../src/quant/f16.ts';
@@ -31,20 +34,33 @@ function randomBlocks(type: number, rows: number, cols: number, next: () => numb
   return out;
 }
 
-let rt: WasmRuntime;
+const THREADS = [1, 3] as const;
+const runtimes = new Map<number, WasmRuntime>();
 beforeAll(async () => {
-  rt = await WasmRuntime.create();
+  for (const n of THREADS) runtimes.set(n, await WasmRuntime.create({ threads: n }));
+});
+afterAll(() => {
+  for (const rt of runtimes.values()) rt.close();
 });
 
-describe('WASM matmul kernels', () => {
+describe.each(THREADS)('WASM matmul kernels, %i thread(s)', (threads) => {
   const seed = freshSeed();
-  console.log(`cpu-wasm kernel checks seed=${seed}`);
+  console.log(`cpu-wasm kernel checks (${threads} threads) seed=${seed}`);
+  let rt: WasmRuntime;
+  beforeAll(() => {
+    rt = runtimes.get(threads)!;
+  });
+
+  it('runs on the thread count asked for', () => {
+    expect(rt.threads).toBe(threads);
+  });
+
   for (const type of TYPES) {
     const name = ggmlType(type).name;
     it(`${name}: random blocks, odd rows, 1..5 tokens (seed ${seed})`, () => {
       const next = rng(seed ^ type);
       const bs = ggmlType(type).blockSize;
-      for (const [rows, blocks, nTok] of [[1, 1, 1], [37, 2, 1], [5, 3, 5], [64, 4, 3]] as const) {
+      for (const [rows, blocks, nTok] of [[1, 1, 1], [2, 1, 2], [37, 2, 1], [5, 3, 5], [64, 4, 3]] as const) {
         const cols = (bs === 1 ? 40 : bs) * blocks + (bs === 1 ? 3 : 0);
         // Outliers in x, as real activations have: the int8 rounding step follows the block's max.
         const x = normals(nTok * cols, next);

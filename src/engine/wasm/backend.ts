@@ -15,27 +15,39 @@ import type { KvLayout } from '../kv/layout.ts';
 import type { CpuBackendOptions } from '../cpu/backend.ts';
 import { checkFits, loadWeights, type LoadedWeights } from './load.ts';
 import { matrixRows, WasmRuntime, type WasmMatrix } from './runtime.ts';
+import { resolveThreads, wasmCpuPath } from './threads.ts';
 
-/** How the CPU path computes, for load messages and the capability report. */
-export const WASM_CPU_PATH = 'WASM SIMD128, 1 thread';
+/**
+ * The CPU path a backend created here with default options runs (its thread count included), for
+ * load messages written before the backend exists; a backend's own `cpuPath` is the one it runs.
+ */
+export const WASM_CPU_PATH = wasmCpuPath(resolveThreads());
 
-export type WasmBackendOptions = CpuBackendOptions;
+export interface WasmBackendOptions extends CpuBackendOptions {
+  /** Worker threads per matmul, the caller's included (default: the cores, capped; see threads.ts). */
+  threads?: number;
+}
 
 export async function createWasmBackend(file: GgufFile, source: RangeSource, opts: WasmBackendOptions = {}): Promise<WasmBackend> {
   const { cfg, contextReason, kvLayout, range, hasEmbed, hasHead, refs } = resolveSlice(file, opts);
-  const rt = await WasmRuntime.create();
-  // Types and the 4 GiB ceiling are checked before any bytes are read, so a model fails fast.
-  checkFits(refs, rt.weightsEnd);
-  const w = await loadWeights(rt, source, refs, { signal: opts.signal, onProgress: opts.onProgress });
-  opts.signal?.throwIfAborted();
-  const be = new WasmBackend(cfg, range, hasEmbed, hasHead, rt, w, kvLayout);
-  be.contextReason = contextReason;
-  return be;
+  const rt = await WasmRuntime.create({ threads: opts.threads });
+  try {
+    // Types and the 4 GiB ceiling are checked before any bytes are read, so a model fails fast.
+    checkFits(refs, rt.weightsEnd);
+    const w = await loadWeights(rt, source, refs, { signal: opts.signal, onProgress: opts.onProgress });
+    opts.signal?.throwIfAborted();
+    const be = new WasmBackend(cfg, range, hasEmbed, hasHead, rt, w, kvLayout);
+    be.contextReason = contextReason;
+    return be;
+  } catch (err) {
+    rt.close(); // no worker threads left behind by a refused or aborted load
+    throw err;
+  }
 }
 
 export class WasmBackend extends GraphBackend<WasmMatrix> {
-  /** Which CPU path this is (the TypeScript reference has none). */
-  readonly cpuPath = WASM_CPU_PATH;
+  /** Which CPU path this is, with its real thread count (the TypeScript reference has none). */
+  readonly cpuPath: string;
   readonly ropeFactors: Float32Array | undefined;
   readonly matmul: MatmulFn<WasmMatrix>;
   /** Tensors held as F32 because their type has no WASM kernel. */
@@ -46,6 +58,7 @@ export class WasmBackend extends GraphBackend<WasmMatrix> {
   constructor(cfg: LlamaConfig, range: [number, number], hasEmbed: boolean, hasHead: boolean, rt: WasmRuntime, w: LoadedWeights, kvLayout: KvLayout) {
     super(cfg, range, hasEmbed, hasHead, kvLayout);
     this.rt = rt;
+    this.cpuPath = wasmCpuPath(rt.threads);
     this.w = w;
     this.widened = w.widened;
     this.ropeFactors = [...w.vecs].find(([n]) => n.startsWith('rope_f'))?.[1];
@@ -102,6 +115,7 @@ export class WasmBackend extends GraphBackend<WasmMatrix> {
   }
 
   dispose(): void {
+    this.rt?.close();
     this.rt = undefined;
     this.w.mats.clear();
     this.w.vecs.clear();

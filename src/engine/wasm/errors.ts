@@ -19,3 +19,8 @@ export class WasmMemoryLimitError extends Error {
 export class WasmLoadError extends Error {
   override name = 'WasmLoadError';
 }
+
+/** A worker thread of the WASM backend could not start, or a threaded matmul failed. */
+export class WasmThreadError extends Error {
+  override name = 'WasmThreadError';
+}

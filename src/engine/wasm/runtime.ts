@@ -2,8 +2,13 @@
 // computes in. Weights are placed once, quantized as stored, by a bump allocator from __heap_base;
 // per-call scratch (activations in, results out) lives above them and is reused. The memory is
 // created here (imported by the module) so its growth and its 4 GiB ceiling are decided in one place.
+// With more than one thread the memory is shared and kernels-mt.wasm runs on it here and in the
+// pool's workers (pool.ts), each matmul's rows split between them.
 import { GgmlType } from '../../quant/ggml-types.ts';
 import { WasmLoadError, WasmMemoryLimitError } from './errors.ts';
+import { ThreadPool } from './pool.ts';
+import { CTL } from './ctl.ts';
+import { resolveThreads } from './threads.ts';
 
 export const WASM_PAGE = 65536;
 /** wasm32 addresses 2^32 bytes: 65536 pages. */
@@ -47,12 +52,17 @@ export function matrixRows(m: WasmMatrix, r0: number, r1: number): WasmMatrix {
   return { ptr: m.ptr + r0 * m.rowBytes, type: m.type, rows: r1 - r0, cols: m.cols, rowBytes: m.rowBytes };
 }
 
-let wasmModule: Promise<WebAssembly.Module> | undefined;
+const wasmModules = new Map<string, Promise<WebAssembly.Module>>();
 
-/** The compiled module, once per thread. Node reads the file; browsers fetch the asset Vite emits. */
-function compiled(): Promise<WebAssembly.Module> {
-  wasmModule ??= (async () => {
-    const url = new URL('./kernels.wasm', import.meta.url);
+/** The single-thread module's URL and the shared-memory one's (literal, so Vite emits both assets). */
+const MODULE_URLS = { single: () => new URL('./kernels.wasm', import.meta.url), mt: () => new URL('./kernels-mt.wasm', import.meta.url) };
+
+/** A compiled module, once per thread. Node reads the file; browsers fetch the asset Vite emits. */
+function compiled(kind: keyof typeof MODULE_URLS): Promise<WebAssembly.Module> {
+  let wasmModule = wasmModules.get(kind);
+  if (wasmModule) return wasmModule;
+  wasmModule = (async () => {
+    const url = MODULE_URLS[kind]();
     try {
       if (url.protocol === 'file:') {
         // process.getBuiltinModule keeps node:fs out of the browser bundle's import graph.
@@ -63,12 +73,16 @@ function compiled(): Promise<WebAssembly.Module> {
       if (!res.ok) throw new Error(`HTTP ${res.status} for ${url.href}`);
       return await WebAssembly.compile(await res.arrayBuffer());
     } catch (err) {
-      wasmModule = undefined;
+      wasmModules.delete(kind);
       throw new WasmLoadError(`cannot load the WASM kernels (${(err as Error).message})`, { cause: err });
     }
   })();
+  wasmModules.set(kind, wasmModule);
   return wasmModule;
 }
+
+/** Stack per worker thread (the linker's -z stack-size; the kernels use a few hundred bytes). */
+const THREAD_STACK = 65536;
 
 export class WasmRuntime {
   readonly memory: WebAssembly.Memory;
@@ -76,6 +90,7 @@ export class WasmRuntime {
   /** End of the permanent (weights) allocations. */
   private top: number;
   private f32: Float32Array;
+  private pool: ThreadPool | undefined;
 
   private constructor(memory: WebAssembly.Memory, ex: KernelExports) {
     this.memory = memory;
@@ -84,11 +99,35 @@ export class WasmRuntime {
     this.f32 = new Float32Array(memory.buffer);
   }
 
-  static async create(): Promise<WasmRuntime> {
-    const mod = await compiled();
-    const memory = new WebAssembly.Memory({ initial: 32, maximum: WASM_MAX_BYTES / WASM_PAGE });
+  /**
+   * `threads`: as resolveThreads decides (default: the cores, capped; 1 where memory cannot be
+   * shared). Several threads: a shared memory (which must declare its maximum), the threaded
+   * module, and the control block and the workers' stacks placed first, below the weights.
+   */
+  static async create(opts: { threads?: number } = {}): Promise<WasmRuntime> {
+    const threads = resolveThreads(opts.threads);
+    const shared = threads > 1;
+    const mod = await compiled(shared ? 'mt' : 'single');
+    const memory = new WebAssembly.Memory({ initial: 32, maximum: WASM_MAX_BYTES / WASM_PAGE, shared });
     const inst = await WebAssembly.instantiate(mod, { env: { memory } });
-    return new WasmRuntime(memory, inst.exports as unknown as KernelExports);
+    const rt = new WasmRuntime(memory, inst.exports as unknown as KernelExports);
+    if (shared) {
+      const ctl = rt.reserve(4 * CTL.words);
+      const stackTops = Array.from({ length: threads - 1 }, () => rt.reserve(THREAD_STACK) + THREAD_STACK);
+      rt.pool = await ThreadPool.start(mod, memory, ctl, stackTops);
+    }
+    return rt;
+  }
+
+  /** Threads that run each matmul (the caller's included). */
+  get threads(): number {
+    return this.pool?.threads ?? 1;
+  }
+
+  /** Ends the worker threads; the memory stays readable but matmul must not be called again. */
+  close(): void {
+    this.pool?.close();
+    this.pool = undefined;
   }
 
   /** Bytes the weights placed so far occupy (from address 0, stack and statics included). */
@@ -103,9 +142,10 @@ export class WasmRuntime {
     if (end > have) this.memory.grow(Math.ceil((end - have) / WASM_PAGE));
   }
 
-  /** A view of the whole memory, refreshed after growth (growing detaches the old buffer). */
+  /** A view of the whole memory, refreshed after growth (which detaches a plain buffer; a shared one keeps its old length). */
   private floats(): Float32Array {
-    if (this.f32.buffer !== this.memory.buffer) this.f32 = new Float32Array(this.memory.buffer);
+    const buf = this.memory.buffer;
+    if (this.f32.buffer !== buf || this.f32.byteLength !== buf.byteLength) this.f32 = new Float32Array(buf);
     return this.f32;
   }
 
@@ -114,12 +154,18 @@ export class WasmRuntime {
     return new Uint8Array(this.memory.buffer, ptr, n);
   }
 
+  /** Reserves n bytes permanently and returns their address. */
+  private reserve(n: number): number {
+    const ptr = this.top;
+    this.ensure(ptr + n);
+    this.top = align(ptr + n, 64);
+    return ptr;
+  }
+
   /** Places `data` permanently (weights) and returns its address. */
   place(data: Uint8Array): number {
-    const ptr = this.top;
-    this.ensure(ptr + data.length);
+    const ptr = this.reserve(data.length);
     this.bytes(ptr, data.length).set(data);
-    this.top = align(ptr + data.length, 64);
     return ptr;
   }
 
@@ -128,7 +174,8 @@ export class WasmRuntime {
    * it (see c/quantize.c for the error this adds), and the result copied out.
    */
   matmul(y: Float32Array, x: Float32Array, w: WasmMatrix, nTok: number, nIn: number, nOut: number): void {
-    const kind = ACT.get(w.type)!;
+    const kind = ACT.get(w.type);
+    if (!kind) throw new WasmLoadError(`no WASM kernel for ggml type ${w.type}`);
     const xPtr = this.top;
     const aPtr = kind === 'f32' ? xPtr : align(xPtr + 4 * nTok * nIn, 64);
     const yPtr = align(aPtr + (kind === 'f32' ? 4 * nTok * nIn : actBytes(kind, nTok * nIn)), 64);
@@ -137,7 +184,9 @@ export class WasmRuntime {
     f.set(x.subarray(0, nTok * nIn), xPtr / 4);
     if (kind === 'q32') this.ex.quantize_act32(xPtr, aPtr, nTok * nIn);
     else if (kind === 'q256') this.ex.quantize_act256(xPtr, aPtr, nTok * nIn);
-    if (this.ex.matmul(w.type, w.ptr, aPtr, yPtr, nIn, nOut, nTok, 0, nOut) !== 0) throw new WasmLoadError(`no WASM kernel for ggml type ${w.type}`);
+    const run = (r0: number, r1: number) => this.ex.matmul(w.type, w.ptr, aPtr, yPtr, nIn, nOut, nTok, r0, r1);
+    if (this.pool) this.pool.run({ type: w.type, w: w.ptr, x: aPtr, y: yPtr, nIn, nOut, nTok }, run);
+    else if (run(0, nOut) !== 0) throw new WasmLoadError(`no WASM kernel for ggml type ${w.type}`);
     y.set(f.subarray(yPtr / 4, yPtr / 4 + nTok * nOut));
   }
 }
