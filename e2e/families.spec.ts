@@ -27,6 +27,8 @@ const TIE = 0.01;
 const full = Boolean(process.env.FAMILIES_FULL);
 const strictQ8 = Boolean(process.env.ORACLE_STRICT_Q8);
 const only = process.env.FAMILIES?.split(',');
+/** ORACLE_TOPK=k records llama.cpp's top-k probabilities per step in the JSON (for studying its rounding). */
+const topK = process.env.ORACLE_TOPK ? Number(process.env.ORACLE_TOPK) : undefined;
 /** Weight seeds whose F32 runs have no near-tie (llama.cpp's top-2 within 1%) in the 72 steps (phi3 seed 1 had one at 1.4%, where our f16 KV rounding on the GPU could flip it: its smallest margin on seed 5 is 15%). */
 const SEED: Record<Family, number> = { llama3: 1, qwen2: 1, qwen3: 1, gemma2: 1, gemma3: 3, phi3: 5 };
 
@@ -59,7 +61,7 @@ const isError = (r: unknown): r is { error: PageError } => typeof r === 'object'
 const show = (a: Agreement) => a.firstDiff.map((d, i) => (d < 0 ? `${STEPS}/${STEPS}` : `${d}/${STEPS} (top-2 margin ${(100 * a.margin[i]!).toFixed(2)}%)`)).join(', ');
 
 async function oracle(page: Page, family: Family, type: number, ours: Record<string, OurRunSpec>): Promise<OracleResult> {
-  const job: OracleJob = { url: `families-models/${family}-${type}.gguf`, prompts: prompts(SMALL_SHAPES[family].nVocab), steps: STEPS, nCtx: N_CTX, threads: 1, ours };
+  const job: OracleJob = { url: `families-models/${family}-${type}.gguf`, prompts: prompts(SMALL_SHAPES[family].nVocab), steps: STEPS, nCtx: N_CTX, threads: 1, topK, ours };
   return page.evaluate((j) => (window as unknown as { __oracle: { run: (j: OracleJob) => Promise<OracleResult> } }).__oracle.run(j), job);
 }
 
@@ -112,7 +114,7 @@ test.describe('model families vs llama.cpp', () => {
           out[name] = agreement(ref, r);
           console.log(`${info.project.name} ${family} ${label} ${name}: agrees ${show(out[name] as Agreement)} [${r.seconds.toFixed(1)} s]`);
         }
-        report[label] = { llamacppSeconds: ref.seconds, nearTies: ties, tokens: ref.tokens, ours: out };
+        report[label] = { llamacppSeconds: ref.seconds, nearTies: ties, tokens: ref.tokens, ours: out, ...(ref.topK ? { topK: ref.topK } : {}) };
         return out;
       };
       const a32 = check('F32', f32);

@@ -13,6 +13,8 @@ export interface OracleRun {
   /** Per prompt, per step: llama.cpp's top-2 probabilities [p1, p2] and their ids. */
   top2: [number, number][][];
   top2Ids: [number, number][][];
+  /** With OracleOptions.topK: per prompt, per step, llama.cpp's top-k ids and probabilities. */
+  topK?: { id: number; p: number }[][][];
   /** End-of-generation ids llama.cpp masks under ignore_eos (our greedy skips them too). */
   eog: number[];
   /** Load and generation time. */
@@ -25,6 +27,8 @@ export interface OracleOptions {
   steps: number;
   /** llama.cpp KV cache type; f16 is llama.cpp's default. */
   cacheType?: 'f16' | 'q8_0' | 'q4_0';
+  /** Record llama.cpp's top-k probabilities per step (k > 2), for fitting how it rounds. */
+  topK?: number;
 }
 
 interface Prob { id: number; logprob: number }
@@ -52,7 +56,7 @@ export async function runWllama(bytes: Uint8Array, prompts: readonly string[], p
     const run: OracleRun = { tokens: [], top2: [], top2Ids: [], eog: w.getLoadedContextInfo().list_tokens_eog, seconds: 0 };
     for (const [i, prompt] of prompts.entries()) {
       const res = (await w.createCompletion({
-        prompt, max_tokens: o.steps, temperature: 0, cache_prompt: false, ignore_eos: true, logprobs: 2,
+        prompt, max_tokens: o.steps, temperature: 0, cache_prompt: false, ignore_eos: true, logprobs: Math.max(2, o.topK ?? 2),
       } as never)) as unknown as Completion;
       // BOS + the pieces: anything else means the text did not map back to the ids.
       if (res.usage.prompt_tokens !== promptLengths[i]! + 1) {
@@ -62,6 +66,7 @@ export async function runWllama(bytes: Uint8Array, prompts: readonly string[], p
       run.tokens.push(steps.map((s) => s.id));
       run.top2.push(steps.map((s) => [Math.exp(s.top_logprobs[0]!.logprob), Math.exp(s.top_logprobs[1]!.logprob)]));
       run.top2Ids.push(steps.map((s) => [s.top_logprobs[0]!.id, s.top_logprobs[1]!.id]));
+      if (o.topK) (run.topK ??= []).push(steps.map((s) => s.top_logprobs.map((t) => ({ id: t.id, p: Math.exp(t.logprob) }))));
     }
     run.seconds = (performance.now() - t0) / 1e3;
     return run;

@@ -14,6 +14,7 @@ export interface OracleJob {
   steps: number;
   nCtx: number;
   threads: number;
+  topK?: number;
   ours: Record<string, OurRunSpec>;
 }
 
