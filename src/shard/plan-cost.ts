@@ -1,10 +1,15 @@
 // Cost model shared by the planner's search, its checks and the tests' brute force: one definition
 // of what a stage weighs (memory) and costs (seconds per token). See planner.ts for the topology.
 import type { ModelCosts, Participant, Stage } from './plan-types.ts';
+import { CPU_PARTICIPANT_BUDGET } from './cpu-budget.ts';
 
-/** Memory a participant has for layers: its budget, less the embedding and head if it is the coordinator. */
+/**
+ * Memory a participant has for layers: its budget (capped by the WASM memory on a CPU participant),
+ * less the embedding and head if it is the coordinator (they live in the same memory).
+ */
 export function layerBudget(costs: ModelCosts, p: Participant): number {
-  return p.memoryBytes - (p.coordinator ? costs.embeddingBytes + costs.headBytes : 0);
+  const budget = p.backend === 'cpu' ? Math.min(p.memoryBytes, CPU_PARTICIPANT_BUDGET) : p.memoryBytes;
+  return budget - (p.coordinator ? costs.embeddingBytes + costs.headBytes : 0);
 }
 
 /** Weights + KV (full context) of layers [from, to). */

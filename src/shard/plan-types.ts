@@ -28,6 +28,11 @@ export interface Participant {
   readonly id: string;
   /** Memory this participant may use for weights + KV (from its capability report / calibration). */
   readonly memoryBytes: number;
+  /**
+   * The backend it computes on. A 'cpu' participant holds its weights in one wasm32 memory, so its
+   * budget is also capped by that memory's 4 GiB (cpu-budget.ts), whatever memory it offers.
+   */
+  readonly backend?: 'cpu' | 'webgpu';
   /** Speed relative to the reference device: layer time = costs.layerSeconds / speed (default 1). */
   readonly speed?: number;
   /** Measured seconds per token per layer: one number for every layer, or one per layer (overrides speed). */

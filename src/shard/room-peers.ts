@@ -43,7 +43,7 @@ export class Admissions {
       const t0 = performance.now();
       await link.call({ op: 'ping' }, AbortSignal.timeout(5000));
       const rtt = (performance.now() - t0) / 1000;
-      const peer: AdmittedPeer = { link, peer: info, info: { id, memoryBytes: info.memoryBytes, speed: info.speed, rttSeconds: rtt, bandwidthBytesPerSecond: 1e8 } };
+      const peer: AdmittedPeer = { link, peer: info, info: { id, memoryBytes: info.memoryBytes, backend: info.backend, speed: info.speed, rttSeconds: rtt, bandwidthBytesPerSecond: 1e8 } };
       // A peer that comes back (a reloaded tab keeps its id) replaces its old entry.
       const old = this.admitted.findIndex((p) => p.info.id === id);
       if (old >= 0) this.admitted.splice(old, 1);

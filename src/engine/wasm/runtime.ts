@@ -30,7 +30,7 @@ const ACT: ReadonlyMap<number, ActKind> = new Map([
 
 /** Bytes of the quantized activations of n floats. */
 function actBytes(kind: ActKind, n: number): number {
-  return kind === 'f32' ? 4 * n : kind === 'q32' ? (n / 32) * 36 : (n / 256) * 292;
+  return kind === 'f32' ? 4 * n : kind === 'q32' ? (n / 32) * 36 : (n / 256) * 804;
 }
 
 /** Types with a WASM matmul kernel. */

@@ -11,11 +11,13 @@
 // Unlike ggml's block_q8_0, d stays f32: the activation's rounding is the only error we add.
 typedef struct { float d; int8_t qs[32]; } act32;
 // bsums[j]: sum of qs[16j..16j+15], so a k-quant's min (or Q6_K's -32 offset) costs one multiply
-// per 16 weights instead of a pass over them.
-typedef struct { float d; int8_t qs[256]; int16_t bsums[16]; } act256;
+// per 16 weights instead of a pass over them. q16: qs widened to int16 once per matmul (not once
+// per weight row), for kernels whose weight codes are widened to int16 anyway and go straight into
+// i32x4.dot_i16x8_s (Q2_K); 512 bytes per 256 activations, which stay in cache across all rows.
+typedef struct { float d; int8_t qs[256]; int16_t bsums[16]; int16_t q16[256]; } act256;
 
 _Static_assert(sizeof(act32) == 36, "act32 layout");
-_Static_assert(sizeof(act256) == 292, "act256 layout");
+_Static_assert(sizeof(act256) == 804, "act256 layout");
 
 // An IEEE half as float: exact for normals and subnormals (the magnitude bits shifted into an f32
 // and rescaled by 2^112); inf/NaN halves come out finite, which never occurs in weight scales.

@@ -26,23 +26,54 @@ static inline int32_t mins_dot(const uint8_t *m, const int16_t *bsums) {
 }
 
 // Q2_K, 84 bytes: scales[16] @0 (low nibble scale, high min), qs[64] @16, d @80, dmin @82.
+// ggml's integer formulation with SIMD128's one integer dot product, i32x4.dot_i16x8_s (pmaddwd):
+// - the code bytes are widened to int16 once (not per shift) and dotted with the activations'
+//   int16 copy (act256.q16);
+// - a code is masked in place, not shifted down: (byte & 3 << 2s) is q * 4^s, so the dot carries a
+//   factor 4^s, removed exactly at the end (each shift has its own accumulator); the top shift's
+//   codes are byte >> 6 with no mask;
+// - a shift's two 16-weight groups are narrowed into one i16x8 (|sum| <= 4 * 48 * 127 = 24384 for
+//   shifts 0..2, 4 * 3 * 127 for the top one: exact) and one more dot multiplies them by their
+//   two scales, decoded once per block as i16 lanes; the mins go against bsums in two dots.
+// No scalar scale, splat or i32 multiply per group.
+#define Q2_SHIFT(ACC, S, s, A0, A1, B0, B1, y)                                                      \
+  {                                                                                                 \
+    v128_t ga = wasm_i32x4_add(wasm_i32x4_dot_i16x8(A0, LOAD(y)), wasm_i32x4_dot_i16x8(A1, LOAD(y + 8)));            \
+    v128_t gb = wasm_i32x4_add(wasm_i32x4_dot_i16x8(B0, LOAD(y + 16)), wasm_i32x4_dot_i16x8(B1, LOAD(y + 24)));      \
+    v128_t sp = wasm_i16x8_shuffle(S, S, 2 * s, 2 * s, 2 * s, 2 * s, 2 * s + 1, 2 * s + 1, 2 * s + 1, 2 * s + 1);   \
+    ACC = wasm_i32x4_add(ACC, wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(ga, gb), sp));          \
+  }
+
+#define AND(v, m) wasm_v128_and(v, m)
+// One half (128 weights, 32 code bytes, scales S of its 8 groups): shifts 0, 2, 4, 6.
+#define Q2_HALF(S, q, y)                                                                            \
+  {                                                                                                 \
+    v128_t v0 = LOAD(q), v1 = LOAD(q + 16);                                                         \
+    v128_t a0 = wasm_u16x8_extend_low_u8x16(v0), a1 = wasm_u16x8_extend_high_u8x16(v0);             \
+    v128_t b0 = wasm_u16x8_extend_low_u8x16(v1), b1 = wasm_u16x8_extend_high_u8x16(v1);             \
+    Q2_SHIFT(acc0, S, 0, AND(a0, m0), AND(a1, m0), AND(b0, m0), AND(b1, m0), y)                     \
+    Q2_SHIFT(acc1, S, 1, AND(a0, m1), AND(a1, m1), AND(b0, m1), AND(b1, m1), y + 32)                \
+    Q2_SHIFT(acc2, S, 2, AND(a0, m2), AND(a1, m2), AND(b0, m2), AND(b1, m2), y + 64)                \
+    Q2_SHIFT(acc3, S, 3, wasm_u16x8_shr(a0, 6), wasm_u16x8_shr(a1, 6), wasm_u16x8_shr(b0, 6), wasm_u16x8_shr(b1, 6), y + 96) \
+  }
+
 float dot_q2_K(const uint8_t *w, const act256 *x, int nb) {
-  const v128_t m3 = SPLAT8(3);
+  const v128_t m0 = wasm_i16x8_splat(3), m1 = wasm_i16x8_splat(12), m2 = wasm_i16x8_splat(48), m15 = SPLAT8(15);
   float sum = 0.0f;
   for (int b = 0; b < nb; b++, w += 84) {
-    const int8_t *y = x[b].qs;
-    int32_t summs = 0;
-    for (int j = 0; j < 16; j++) summs += (w[j] >> 4) * x[b].bsums[j];
-    v128_t acc = wasm_i32x4_splat(0);
-    int is = 0;
-    for (int half = 0; half < 2; half++) {
-      v128_t v0 = LOAD(w + 16 + 32 * half), v1 = LOAD(w + 32 + 32 * half);
-      for (int shift = 0; shift < 8; shift += 2, y += 32, is += 2) {
-        acc = mad16(acc, wasm_v128_and(wasm_u8x16_shr(v0, shift), m3), LOAD(y), w[is] & 15);
-        acc = mad16(acc, wasm_v128_and(wasm_u8x16_shr(v1, shift), m3), LOAD(y + 16), w[is + 1] & 15);
-      }
-    }
-    sum += x[b].d * (f16_at(w + 80) * (float)hsum_i32(acc) - f16_at(w + 82) * (float)summs);
+    const int16_t *y = x[b].q16;
+    v128_t sc = LOAD(w);
+    v128_t mn = wasm_u8x16_shr(sc, 4);
+    v128_t mins = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_u16x8_extend_low_u8x16(mn), LOAD(x[b].bsums)),
+                                 wasm_i32x4_dot_i16x8(wasm_u16x8_extend_high_u8x16(mn), LOAD(x[b].bsums + 8)));
+    sc = wasm_v128_and(sc, m15);
+    v128_t s0 = wasm_u16x8_extend_low_u8x16(sc), s1 = wasm_u16x8_extend_high_u8x16(sc);
+    v128_t acc0 = wasm_i32x4_splat(0), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    Q2_HALF(s0, w + 16, y)
+    Q2_HALF(s1, w + 48, y + 128)
+    // Each accumulator holds 4^s times its true sum: the shifts below are exact divisions.
+    int32_t isum = hsum_i32(acc0) + (hsum_i32(acc1) >> 2) + (hsum_i32(acc2) >> 4) + hsum_i32(acc3);
+    sum += x[b].d * (f16_at(w + 80) * (float)isum - f16_at(w + 82) * (float)hsum_i32(mins));
   }
   return sum;
 }

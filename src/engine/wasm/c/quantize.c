@@ -36,6 +36,8 @@ EXPORT(quantize_act256) void quantize_act256(const float *x, act256 *y, int n) {
       v128_t s = wasm_i16x8_add(wasm_i16x8_extend_low_i8x16(q), wasm_i16x8_extend_high_i8x16(q));
       s = wasm_i32x4_extadd_pairwise_i16x8(s);
       y[b].bsums[j] = (int16_t)hsum_i32(s);
+      wasm_v128_store(y[b].q16 + 16 * j, wasm_i16x8_extend_low_i8x16(q));
+      wasm_v128_store(y[b].q16 + 16 * j + 8, wasm_i16x8_extend_high_i8x16(q));
     }
   }
 }
