@@ -24,6 +24,11 @@ export function setAssetBase(url: string): void {
   assetBase = url;
 }
 
+/** The default gateway: the origin widget.js came from (the app's own server is one). */
+export function assetOrigin(): string {
+  return new URL(assetBase).origin;
+}
+
 const NUM_ATTRS: Array<[string, keyof SamplingOptions]> = [
   ['temperature', 'temperature'], ['top-k', 'topK'], ['top-p', 'topP'], ['min-p', 'minP'], ['repeat-penalty', 'repeatPenalty'], ['seed', 'seed'],
 ];
@@ -85,7 +90,7 @@ export class TabshardChat extends LitElement {
   private get request(): ModelRequest {
     const gw = this.gateways?.split(',').map((g) => g.trim()).filter(Boolean);
     const nCtx = Number(this.getAttribute('n-ctx')) || undefined;
-    return { spec: this.model, gateways: gw?.length ? gw : [new URL(assetBase).origin], backend: this.backend ?? 'auto', kv: this.kv, nCtx };
+    return { spec: this.model, gateways: gw?.length ? gw : [assetOrigin()], backend: this.backend ?? 'auto', kv: this.kv, nCtx };
   }
 
   private get registryUrl(): string {
