@@ -1,35 +1,44 @@
-// Blocks from room peers before gateways. A participant loading its range asks the peers it is
-// already connected to for each block (a 'block' request on the shard link), trusting none of them:
-// every answer is hashed against its CID with the same verifyBlock a gateway's bytes go through.
-// A peer that sends wrong bytes is never asked for that CID again, and after `maxIntegrityFailures`
-// bad blocks never asked at all; a peer that keeps timing out is dropped the same way. Whatever no
-// peer supplies comes from `fallback` (the gateway client, or storeFirst over it), which verifies
-// on its own.
-//
-// Peers are asked one at a time, not hedged: the range reader already keeps several blocks in
-// flight (createRangeSource's `concurrency`), so the links stay busy without hedging; a holder
-// answers 'no-block' in one round trip, so only a hung peer costs `timeoutMs`, once per strike;
-// and a peer's uplink also carries the room's activation frames, which duplicate requests for
-// 256 KiB blocks would delay.
+// Blocks from room peers before gateways, over Helia's bitswap on the room's libp2p node. Each peer
+// runs bitswap over its own store (IndexedDB in the browser) through HeliaBlockstore, so it serves
+// what it holds and there is one store, not two. A participant loading its range asks the peers it
+// is connected to, trusting none of them:
+// - bitswap derives a received block's CID from its bytes, so bytes that do not hash to the wanted
+//   CID never answer the want (a lying peer's block is dropped before we see it); what does answer
+//   is hashed again here with the same verifyBlock a gateway's bytes go through, and the store's
+//   put hashes (or recognises the proof of) it once more;
+// - a peer that does not deliver within `timeoutMs` (hung, or sending wrong bytes: bitswap cannot
+//   tell us which) takes a strike, and after `maxTimeouts` in a row is never asked again; a peer
+//   whose delivered bytes fail our check is never asked for that CID again, and after
+//   `maxIntegrityFailures` never asked at all;
+// - whatever no peer supplies comes from `fallback` (the gateway client, or storeFirst over it),
+//   which verifies on its own.
+// Peers are asked one at a time with a bitswap session of that one peer (a targeted WANT-BLOCK, not
+// a wantlist broadcast): a banned peer then hears nothing more from us, and a block is attributed to
+// the peer that sent it. The range reader keeps several blocks in flight, so links stay busy.
+// Tabs of one browser share one IndexedDB: their reads go storeFirst and find the block there; the
+// tabs transport has no libp2p node, so no exchange runs between them at all.
+import { withBitswap, type BitswapOptions } from '@helia/bitswap';
+import type { Libp2p, PeerId } from '@libp2p/interface';
 import type { CID } from 'multiformats/cid';
+import { identity } from 'multiformats/hashes/identity';
+import type { MultihashHasher } from 'multiformats/hashes/interface';
+import { sha256, sha512 } from 'multiformats/hashes/sha2';
 import type { AbortOptions, BlockGetter } from '../store/blockstore.ts';
-import { IntegrityError, abortReason, throwIfAborted } from '../store/errors.ts';
+import { IntegrityError, UnsupportedHashError, abortReason, throwIfAborted } from '../store/errors.ts';
+import { HeliaBlockstore, type ListableBlockstore } from '../store/helia-blockstore.ts';
 import { verifyBlock } from '../store/verify.ts';
-import type { ParticipantLink, ShardResponse } from './wire.ts';
 
-/** Where a block came from: a peer's link id, or FALLBACK_SOURCE. */
+/** Where a block came from: a peer's libp2p id, or FALLBACK_SOURCE. */
 export const FALLBACK_SOURCE = 'gateway';
 
 export type BlockExchangeEvent =
   | { type: 'block'; cid: string; source: string; bytes: number; ms: number }
-  /** The peer does not hold the block (not a fault). */
+  /** The peer does not hold the block, or answered nothing usable at once (not a strike). */
   | { type: 'miss'; cid: string; peer: string }
-  /** The peer's bytes do not hash to the CID (or were not bytes at all): a strike. */
+  /** The peer's delivered bytes do not hash to the CID: a strike. */
   | { type: 'integrity'; cid: string; peer: string; error: IntegrityError }
-  /** No answer within timeoutMs: a strike. */
+  /** Nothing for this CID within timeoutMs (hung, or its bytes did not hash to it): a strike. */
   | { type: 'timeout'; cid: string; peer: string; ms: number }
-  /** The link failed or the peer answered with an error of its own: try the next one. */
-  | { type: 'peer-error'; cid: string; peer: string; error: Error }
   /** The peer will not be asked for any block again. */
   | { type: 'banned'; peer: string; reason: 'integrity' | 'timeout' };
 
@@ -43,118 +52,185 @@ export interface PeerBlockOptions {
   onEvent?: (event: BlockExchangeEvent) => void;
 }
 
+const hashers = new Map<number, MultihashHasher>([[sha256.code, sha256], [sha512.code, sha512], [identity.code, identity]]);
+
+/** No content routing: a room knows its peers (the relay's directory); nothing else is asked. */
+const noRouting = {
+  async *findProviders() { /* none */ },
+  async provide() { /* nothing to announce to */ },
+  async cancelReprovide() { /* never provided */ },
+  async *getClosestPeers() { /* none */ },
+};
+
+/** What @helia/bitswap's mixin takes: a Helia node with libp2p (we pass the parts its broker reads). */
+type BitswapHost = Parameters<typeof withBitswap>[0];
+
+/** The block broker the mixin adds (the parts of @helia/interface's BlockBroker we use). */
+interface Broker {
+  readonly name: string;
+  announce?(cid: CID, options?: AbortOptions): Promise<void>;
+  createSession?(options: { providers: CID[]; minProviders: number; maxProviders: number }): { retrieve(cid: CID, options: AbortOptions): Promise<Uint8Array> };
+  stop?(): Promise<void>;
+}
+
 interface PeerRecord {
-  /** CIDs (as strings) this peer sent wrong bytes for. */
   readonly bad: Set<string>;
   integrityFailures: number;
   consecutiveTimeouts: number;
   banned: boolean;
-  /** Blocks served: peers that have been useful are asked first. */
   served: number;
 }
 
 type Attempt = { ok: true; bytes: Uint8Array } | { ok: false };
 
-/**
- * A BlockGetter that asks room peers (a fixed list, or a function read on every block so joins and
- * leaves are seen) before `fallback`. Peer scores live as long as the returned getter.
- */
-export function peerBlockGetter(
-  peers: readonly ParticipantLink[] | (() => readonly ParticipantLink[]),
-  fallback: BlockGetter,
-  opts: PeerBlockOptions = {},
-): BlockGetter {
-  const timeoutMs = opts.timeoutMs ?? 2000;
-  const maxIntegrity = opts.maxIntegrityFailures ?? 2;
-  const maxTimeouts = opts.maxTimeouts ?? 2;
-  const records = new Map<string, PeerRecord>();
-  const emit = (e: BlockExchangeEvent): void => opts.onEvent?.(e);
+export class BlockExchange {
+  private readonly broker: Required<Broker>;
+  readonly node: Libp2p;
 
-  function record(id: string): PeerRecord {
-    let r = records.get(id);
-    if (!r) records.set(id, (r = { bad: new Set(), integrityFailures: 0, consecutiveTimeouts: 0, banned: false, served: 0 }));
-    return r;
+  private constructor(node: Libp2p, broker: Required<Broker>) {
+    this.node = node;
+    this.broker = broker;
   }
 
-  function ban(peer: string, r: PeerRecord, reason: 'integrity' | 'timeout'): void {
-    if (r.banned) return;
-    r.banned = true;
-    emit({ type: 'banned', peer, reason });
+  /**
+   * Mounts bitswap on `node` (started or not), serving blocks from `store`. @helia/bitswap's only
+   * entry point is a Helia mixin; we give it the parts of a Helia node its broker reads (libp2p,
+   * blockstore, routing, logger, getHasher) rather than a whole Helia with a second store.
+   */
+  static async start(node: Libp2p, store: ListableBlockstore, options: BitswapOptions = {}): Promise<BlockExchange> {
+    let broker: Broker | undefined;
+    const mixins: { start?(h: unknown): Promise<void> | void }[] = [];
+    const host = {
+      status: 'starting',
+      libp2p: node,
+      blockstore: new HeliaBlockstore(store),
+      routing: noRouting,
+      logger: node.logger,
+      getHasher: (code: number): MultihashHasher => {
+        const h = hashers.get(code);
+        if (!h) throw new UnsupportedHashError(`cannot verify multihash 0x${code.toString(16)}`);
+        return h;
+      },
+      hasBlockBroker: (name: string) => broker?.name === name,
+      addBlockBroker: (b: Broker) => { broker = b; },
+      addMixin: (m: { start?(h: unknown): Promise<void> | void }) => { mixins.push(m); },
+    };
+    withBitswap(host as unknown as BitswapHost, options);
+    for (const m of mixins) await m.start?.(host);
+    const b = broker;
+    if (!b?.createSession || !b.announce || !b.stop) throw new Error('@helia/bitswap did not add its block broker');
+    return new BlockExchange(node, b as Required<Broker>);
   }
 
-  /** Peers worth asking for `key`, most useful first (stable among equals). */
-  function candidates(key: string): ParticipantLink[] {
-    const list = typeof peers === 'function' ? peers() : peers;
-    return list
-      .filter((p) => { const r = records.get(p.id); return !r || (!r.banned && !r.bad.has(key)); })
-      .sort((a, b) => (records.get(b.id)?.served ?? 0) - (records.get(a.id)?.served ?? 0));
+  async stop(): Promise<void> {
+    await this.broker.stop();
   }
 
-  async function ask(peer: ParticipantLink, cid: CID, key: string, signal: AbortSignal | undefined): Promise<Attempt> {
-    const r = record(peer.id);
-    const timer = new AbortController();
-    const t = setTimeout(() => timer.abort(), timeoutMs);
-    const callSignal = signal ? AbortSignal.any([signal, timer.signal]) : timer.signal;
-    const t0 = performance.now();
-    let res: ShardResponse;
-    try {
-      res = await peer.call({ op: 'block', cid: key }, callSignal);
-    } catch (e) {
-      if (signal?.aborted) throw abortReason(signal);
-      if (timer.signal.aborted) {
-        emit({ type: 'timeout', cid: key, peer: peer.id, ms: timeoutMs });
-        if (++r.consecutiveTimeouts >= maxTimeouts) ban(peer.id, r, 'timeout');
-      } else {
-        emit({ type: 'peer-error', cid: key, peer: peer.id, error: e instanceof Error ? e : new Error(String(e)) });
+  /** Tell peers that want `cid` (it was just stored here) that we have it. */
+  announce(cid: CID, options?: AbortOptions): Promise<void> {
+    return this.broker.announce(cid, options);
+  }
+
+  /** One targeted WANT-BLOCK to `peer`: its block (verified by bitswap against the CID) or an error. */
+  retrieveFrom(peer: PeerId, cid: CID, signal: AbortSignal): Promise<Uint8Array> {
+    const session = this.broker.createSession({ providers: [peer.toCID()], minProviders: 1, maxProviders: 1 });
+    return session.retrieve(cid, { signal });
+  }
+
+  /**
+   * A BlockGetter that asks room peers (a fixed list, or a function read on every block so joins and
+   * leaves are seen) before `fallback`. Peer scores live as long as the returned getter.
+   */
+  getter(peers: readonly PeerId[] | (() => readonly PeerId[]), fallback: BlockGetter, opts: PeerBlockOptions = {}): BlockGetter {
+    const timeoutMs = opts.timeoutMs ?? 2000;
+    const maxIntegrity = opts.maxIntegrityFailures ?? 2;
+    const maxTimeouts = opts.maxTimeouts ?? 2;
+    const records = new Map<string, PeerRecord>();
+    const emit = (e: BlockExchangeEvent): void => opts.onEvent?.(e);
+    const record = (id: string): PeerRecord => {
+      let r = records.get(id);
+      if (!r) records.set(id, (r = { bad: new Set(), integrityFailures: 0, consecutiveTimeouts: 0, banned: false, served: 0 }));
+      return r;
+    };
+    const ban = (peer: string, r: PeerRecord, reason: 'integrity' | 'timeout'): void => {
+      if (r.banned) return;
+      r.banned = true;
+      emit({ type: 'banned', peer, reason });
+    };
+    const candidates = (key: string): PeerId[] => (typeof peers === 'function' ? peers() : peers)
+      .filter((p) => { const r = records.get(p.toString()); return !r || (!r.banned && !r.bad.has(key)); })
+      .sort((a, b) => (records.get(b.toString())?.served ?? 0) - (records.get(a.toString())?.served ?? 0));
+
+    const ask = async (peer: PeerId, cid: CID, key: string, signal: AbortSignal | undefined): Promise<Attempt> => {
+      const id = peer.toString();
+      const r = record(id);
+      const timer = AbortSignal.timeout(timeoutMs);
+      const t0 = performance.now();
+      let bytes: Uint8Array;
+      try {
+        bytes = await this.retrieveFrom(peer, cid, signal ? AbortSignal.any([signal, timer]) : timer);
+      } catch {
+        if (signal?.aborted) throw abortReason(signal);
+        if (timer.aborted) {
+          emit({ type: 'timeout', cid: key, peer: id, ms: timeoutMs });
+          if (++r.consecutiveTimeouts >= maxTimeouts) ban(id, r, 'timeout');
+        } else emit({ type: 'miss', cid: key, peer: id }); // DONT_HAVE, or the link is gone
+        return { ok: false };
       }
-      return { ok: false };
-    } finally {
-      clearTimeout(t);
-    }
-    r.consecutiveTimeouts = 0;
-    if (res.op === 'no-block') {
-      emit({ type: 'miss', cid: key, peer: peer.id });
-      return { ok: false };
-    }
-    if (res.op !== 'block') {
-      const msg = res.op === 'error' ? `${res.name}: ${res.message}` : `answered '${res.op}' to block`;
-      emit({ type: 'peer-error', cid: key, peer: peer.id, error: new Error(`peer ${peer.id}: ${msg}`) });
-      return { ok: false };
-    }
-    const source = `peer:${peer.id}`;
-    try {
-      // Anything but a buffer (a transport that lost it, a peer answering for another CID) is as
-      // wrong as bad bytes: it cannot be the block.
-      if (!(res.bytes instanceof ArrayBuffer) || res.cid !== key) throw new IntegrityError(key, source, `peer ${peer.id} answered ${key} with something that is not its block`);
-      const bytes = new Uint8Array(res.bytes);
-      await verifyBlock(cid, bytes, source);
+      r.consecutiveTimeouts = 0;
+      try {
+        await verifyBlock(cid, bytes, `peer:${id}`);
+      } catch (e) {
+        if (!(e instanceof IntegrityError)) throw e; // UnsupportedHashError: no peer could help
+        r.bad.add(key);
+        emit({ type: 'integrity', cid: key, peer: id, error: e });
+        if (++r.integrityFailures >= maxIntegrity) ban(id, r, 'integrity');
+        return { ok: false };
+      }
       r.served++;
-      emit({ type: 'block', cid: key, source: peer.id, bytes: bytes.length, ms: performance.now() - t0 });
+      emit({ type: 'block', cid: key, source: id, bytes: bytes.length, ms: performance.now() - t0 });
       return { ok: true, bytes };
-    } catch (e) {
-      if (!(e instanceof IntegrityError)) throw e; // UnsupportedHashError: no peer could help
-      r.bad.add(key);
-      emit({ type: 'integrity', cid: key, peer: peer.id, error: e });
-      if (++r.integrityFailures >= maxIntegrity) ban(peer.id, r, 'integrity');
-      return { ok: false };
-    }
-  }
+    };
 
-  return async (cid: CID, options?: AbortOptions): Promise<Uint8Array> => {
-    const signal = options?.signal;
-    const key = cid.toString();
-    for (const peer of candidates(key)) {
+    const fromPeers = async (cid: CID, key: string, signal: AbortSignal | undefined): Promise<Uint8Array | undefined> => {
+      for (const peer of candidates(key)) {
+        throwIfAborted(signal);
+        // Re-checked: a concurrent read may have banned this peer while we were asking another.
+        const r = records.get(peer.toString());
+        if (r?.banned || r?.bad.has(key)) continue;
+        const got = await ask(peer, cid, key, signal);
+        if (got.ok) return got.bytes;
+      }
+      return undefined;
+    };
+    // A peer's bitswap ledger does not resend a block it sent us within its doNotResendBlockWindow
+    // (5 s), so a second WANT-BLOCK for it would look like a hung peer: concurrent reads of one CID
+    // share one ask, and callers keep what they get (storeFirst) instead of asking again.
+    const inflight = new Map<string, Promise<Uint8Array | undefined>>();
+
+    return async (cid: CID, options?: AbortOptions): Promise<Uint8Array> => {
+      const signal = options?.signal;
+      const key = cid.toString();
+      let shared = inflight.get(key);
+      if (!shared) {
+        shared = fromPeers(cid, key, signal).finally(() => inflight.delete(key));
+        inflight.set(key, shared);
+      }
+      let got: Uint8Array | undefined;
+      try {
+        got = await shared;
+      } catch (e) {
+        if (signal?.aborted) throw abortReason(signal);
+        // The read we joined was aborted by its own caller, not by ours: ask for ourselves.
+        if ((e as Error | undefined)?.name !== 'AbortError') throw e;
+        got = await fromPeers(cid, key, signal);
+      }
+      if (got) return got;
       throwIfAborted(signal);
-      // Re-checked: a concurrent read may have banned this peer while we were asking another.
-      const r = records.get(peer.id);
-      if (r?.banned || r?.bad.has(key)) continue;
-      const got = await ask(peer, cid, key, signal);
-      if (got.ok) return got.bytes;
-    }
-    throwIfAborted(signal);
-    const t0 = performance.now();
-    const bytes = await fallback(cid, options);
-    emit({ type: 'block', cid: key, source: FALLBACK_SOURCE, bytes: bytes.length, ms: performance.now() - t0 });
-    return bytes;
-  };
+      const t0 = performance.now();
+      const bytes = await fallback(cid, options);
+      emit({ type: 'block', cid: key, source: FALLBACK_SOURCE, bytes: bytes.length, ms: performance.now() - t0 });
+      return bytes;
+    };
+  }
 }

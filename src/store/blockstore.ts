@@ -1,6 +1,7 @@
 // The blockstore interface every part of the store talks to, and an in-memory implementation.
 // We keep our own small interface instead of interface-blockstore's: that one's get() returns a
 // stream of chunks and put() must echo the key, which every caller here would have to adapt to.
+// Where a library wants that contract (Helia's bitswap), helia-blockstore.ts adapts any store here.
 import type { CID } from 'multiformats/cid';
 import { NotFoundError, throwIfAborted } from './errors.ts';
 import { blockKey, verifyBlock } from './verify.ts';
@@ -27,6 +28,8 @@ export type BlockGetter = (cid: CID, options?: AbortOptions) => Promise<Uint8Arr
 
 export class MemoryBlockstore implements Blockstore {
   private readonly blocks = new Map<string, Uint8Array>();
+  /** The CID each block was first stored under (for cids(); the key drops version and codec). */
+  private readonly names = new Map<string, CID>();
 
   get size(): number {
     return this.blocks.size;
@@ -50,9 +53,15 @@ export class MemoryBlockstore implements Blockstore {
     await verifyBlock(cid, bytes, 'put');
     // Copy: the caller may reuse its buffer (a chunker's subarray of a larger read).
     this.blocks.set(key, bytes.slice());
+    this.names.set(key, cid);
   }
 
   async delete(cid: CID): Promise<void> {
     this.blocks.delete(blockKey(cid));
+    this.names.delete(blockKey(cid));
+  }
+
+  async *cids(): AsyncGenerator<CID> {
+    yield* [...this.names.values()];
   }
 }

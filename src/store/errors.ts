@@ -91,6 +91,11 @@ export class AllGatewaysFailedError extends Error {
   }
 }
 
+/** A store asked for something it cannot do (list or delete its blocks), through a generic contract. */
+export class UnsupportedStoreOperationError extends Error {
+  override name = 'UnsupportedStoreOperationError';
+}
+
 /** A string that is not a CID, or a CID whose codec we cannot handle here. */
 export class InvalidCidError extends Error {
   override name = 'InvalidCidError';

@@ -236,6 +236,12 @@ export class IdbBlockstore implements ModelStore {
     this.used -= (await meta)?.size ?? 0;
   }
 
+  /** Every stored block's CID (as it was stored), for interface-blockstore's getAll. */
+  async *cids(options?: AbortOptions): AsyncGenerator<CID> {
+    throwIfAborted(options?.signal);
+    for (const m of await this.db.getAll('blockMeta')) yield parseCid(m.cid);
+  }
+
   async missing(cids: CID[], options?: AbortOptions): Promise<CID[]> {
     throwIfAborted(options?.signal);
     const tx = this.db.transaction('blockMeta', 'readonly');

@@ -6,15 +6,21 @@
 // only), and the shard protocol then runs browser to browser on a SHARD_PROTOCOL stream through the
 // same ChannelPipe (16 KiB chunks, frame checks) and room handshake (HMAC proofs) as webrtc.ts.
 // No STUN/TURN by default: host candidates only, nothing outside the network is contacted.
+// Given a block store, the node also runs Helia's bitswap over it (block-exchange.ts): it serves
+// the blocks it holds to the room's peers, and blockGetter() asks the peers it has a direct link
+// with before the gateways.
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2';
 import { identify } from '@libp2p/identify';
-import type { Connection, Libp2p, Stream } from '@libp2p/interface';
+import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface';
 import { webRTC } from '@libp2p/webrtc';
 import { webSockets } from '@libp2p/websockets';
 import { multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p } from 'libp2p';
+import type { BlockGetter } from '../../store/blockstore.ts';
+import type { ListableBlockstore } from '../../store/helia-blockstore.ts';
+import { BlockExchange, type PeerBlockOptions } from '../block-exchange.ts';
 import { TransportError } from '../errors.ts';
 import { ChannelPipe } from './channel-pipe.ts';
 import { encodeMessage, onMessages, ROOM_PROTOCOL, SHARD_PROTOCOL, StreamChannel, type FromDirectory, type RoomMember } from './libp2p-protocol.ts';
@@ -25,6 +31,8 @@ export interface Libp2pRoomOptions {
   iceServers?: RTCIceServer[];
   /** Give up on the relay, or on dialing a peer (all attempts together), after this long (default 15 s). */
   connectTimeoutMs?: number;
+  /** Run bitswap over this store (this browser's IndexedDB store): serve its blocks to room peers. */
+  blocks?: ListableBlockstore;
 }
 
 type Listener = (peer: { id: string; role: PeerRole }, pipe: Pipe) => void;
@@ -46,9 +54,12 @@ export class Libp2pRoom implements PeerSource {
   readonly dialFailures: string[] = [];
   private directory: Stream | undefined;
   private left = false;
+  /** Bitswap on this node, when the room was joined with a block store. */
+  readonly exchange: BlockExchange | undefined;
 
-  private constructor(node: Libp2p, relay: string, self: string, role: PeerRole, o: Libp2pRoomOptions) {
+  private constructor(node: Libp2p, relay: string, self: string, role: PeerRole, o: Libp2pRoomOptions, exchange: BlockExchange | undefined) {
     this.node = node;
+    this.exchange = exchange;
     this.relay = relay;
     this.self = self;
     this.role = role;
@@ -77,13 +88,21 @@ export class Libp2pRoom implements PeerSource {
       connectionGater: { denyDialMultiaddr: () => false },
       services: { identify: identify() },
     });
-    const r = new Libp2pRoom(node, relayAddr, self, role, o);
+    let exchange: BlockExchange | undefined;
+    try {
+      exchange = o.blocks ? await BlockExchange.start(node, o.blocks) : undefined;
+    } catch (e) {
+      await Promise.resolve(node.stop()).catch(() => undefined);
+      throw new TransportError(`cannot start bitswap on the room's libp2p node: ${(e as Error).message}`, { cause: e });
+    }
+    const r = new Libp2pRoom(node, relayAddr, self, role, o, exchange);
     try {
       await node.start();
       await r.reserved(o.connectTimeoutMs ?? 15_000);
       await node.handle(SHARD_PROTOCOL, (stream, conn) => r.inbound(stream, conn));
       await r.openDirectory(room);
     } catch (e) {
+      await exchange?.stop().catch(() => undefined);
       await Promise.resolve(node.stop()).catch(() => undefined);
       throw e instanceof TransportError ? e : new TransportError(`cannot join through the libp2p relay at ${relayAddr}: ${(e as Error).message}`, { cause: e });
     }
@@ -108,7 +127,29 @@ export class Libp2pRoom implements PeerSource {
       p.fireClose('closed');
     }
     this.pipes.clear();
-    void this.node.stop();
+    void (this.exchange?.stop() ?? Promise.resolve()).catch(() => undefined).then(() => this.node.stop());
+  }
+
+  /**
+   * The libp2p ids of the room peers this node has an open shard pipe with (a participant: the
+   * coordinator; the coordinator: its participants): the ones bitswap can reach over a direct link.
+   */
+  linkedPeers(): PeerId[] {
+    const out = new Map<string, PeerId>();
+    for (const c of this.node.getConnections()) {
+      const m = this.members.get(c.remotePeer.toString());
+      if (m && this.pipes.has(m.peer) && c.limits === undefined) out.set(c.remotePeer.toString(), c.remotePeer);
+    }
+    return [...out.values()];
+  }
+
+  /**
+   * Blocks from linked room peers over bitswap (each verified), then `fallback` (the gateways). Use
+   * it under storeFirst(this browser's store, ...): tabs of one browser find their blocks there.
+   */
+  blockGetter(fallback: BlockGetter, opts?: PeerBlockOptions): BlockGetter {
+    if (!this.exchange) throw new TransportError('this room was joined without a block store: no block exchange');
+    return this.exchange.getter(() => this.linkedPeers(), fallback, opts);
   }
 
   /**
