@@ -15,12 +15,19 @@
 // upstream and downstream stages are not recomputed. The interrupted forward is then run again, so
 // no token is lost or repeated, and (with f32 frames) greedy decoding gives the same tokens as one
 // device.
+//
+// Measured links. Every layers call and heartbeat is timed into the member's LinkMeter
+// (plan-links.ts); every plan and re-plan uses the measured round trip, bandwidth and step time in
+// place of the figures given at admission. A member whose decode steps become several times what
+// they were when it was first measured is dropped like one that left (reason 'slow'), provided the
+// others can still hold the model: the next forward re-plans without it.
 import type { Backend, LlamaConfig, MemoryReport } from '../engine/backend.ts';
 import { ContextOverflowError } from '../engine/errors.ts';
 import { BoundaryLog } from './boundary-log.ts';
 import { FrameError, ParticipantLostError, ShardFailedError, type LossReason } from './errors.ts';
 import { decodeFrame, encodeFrame, type WireDtype } from './frames.ts';
 import { plan as makePlan } from './planner.ts';
+import { isSlow, LinkMeter, measuredParticipant, type SlowCheck } from './plan-links.ts';
 import type { ModelCosts, Participant, Plan, PlanOptions } from './plan-types.ts';
 import type { ParticipantLink, ShardRequest, ShardResponse } from './wire.ts';
 
@@ -28,6 +35,8 @@ export interface CoordinatorMember {
   readonly link: ParticipantLink;
   /** What the planner knows about it (id must equal link.id). */
   readonly info: Participant;
+  /** Where its link's measurements go (a session keeps one per peer across coordinators). */
+  readonly meter?: LinkMeter;
 }
 
 export type CoordinatorEvent =
@@ -51,6 +60,8 @@ export interface CoordinatorOptions {
   heartbeatMs?: number;
   /** Tokens per layers call (prefill and KV rebuild); default 64. */
   batch?: number;
+  /** When a member counts as slow (plan-links.ts isSlow); false: never dropped for being slow. */
+  slow?: SlowCheck | false;
   onEvent?: (e: CoordinatorEvent) => void;
   signal?: AbortSignal;
 }
@@ -65,6 +76,9 @@ interface Member {
   /** Positions its KV cache holds for its loaded range. */
   kv: number;
   unsubscribe: () => void;
+  readonly meter: LinkMeter;
+  /** Its per-layer step time when first measured: what "slow" is relative to. */
+  expected: number | undefined;
 }
 
 interface Slot {
@@ -97,7 +111,8 @@ export class Coordinator implements Backend {
     this.layerRange = [0, o.local.config.nLayer];
     this.members = o.members.map((m) => {
       if (m.link.id !== m.info.id) throw new Error(`link id '${m.link.id}' differs from participant id '${m.info.id}'`);
-      const mem: Member = { link: m.link, info: m.info, alive: true, lost: new AbortController(), loaded: undefined, kv: 0, unsubscribe: () => {} };
+      const meter = m.meter ?? new LinkMeter();
+      const mem: Member = { link: m.link, info: m.info, alive: true, lost: new AbortController(), loaded: undefined, kv: 0, unsubscribe: () => {}, meter, expected: meter.layerSeconds() };
       mem.unsubscribe = m.link.onClose((reason) => this.markLost(mem, reason, 'link closed'));
       return mem;
     });
@@ -155,6 +170,7 @@ export class Coordinator implements Backend {
         await this.recover(pos);
         const logits = await this.run(toks, pos, all);
         this.history.push(...toks);
+        this.dropSlow();
         return logits;
       } catch (e) {
         if (!(e instanceof ParticipantLostError)) throw e;
@@ -210,8 +226,14 @@ export class Coordinator implements Backend {
   private async callLayers(s: Slot, h: Float32Array, nTok: number, pos: number): Promise<Float32Array> {
     const seq = (this.seq = (this.seq + 1) >>> 0);
     const head = { seq, nTok, nEmbd: this.config.nEmbd, pos, from: s.from, to: s.to };
-    const res = await this.call(s.member, { op: 'layers', frame: encodeFrame({ ...head, dtype: this.o.wire ?? 'f32' }, h) });
+    const frame = encodeFrame({ ...head, dtype: this.o.wire ?? 'f32' }, h);
+    const t0 = performance.now();
+    const res = await this.call(s.member, { op: 'layers', frame });
     if (res.op !== 'layers') throw new ParticipantLostError(s.member.info.id, 'error', `answered '${res.op}' to layers`);
+    s.member.meter.addLayers({
+      bytes: frame.byteLength + res.frame.byteLength, seconds: (performance.now() - t0) / 1000,
+      computeSeconds: res.ms === undefined ? undefined : res.ms / 1000, nTok, layers: s.to - s.from,
+    });
     try {
       return decodeFrame(res.frame, head).hidden;
     } catch (e) {
@@ -256,7 +278,7 @@ export class Coordinator implements Backend {
     try {
       // A custom plan names participants; once one is gone it cannot hold, so recovery searches.
       const opts = this.o.plan ?? { strategy: 'layers' };
-      p = makePlan(this.o.costs, alive.map((m) => m.info), replan && opts.strategy === 'custom' ? { ...opts, strategy: 'layers' } : opts);
+      p = makePlan(this.o.costs, alive.map((m) => this.measured(m)), replan && opts.strategy === 'custom' ? { ...opts, strategy: 'layers' } : opts);
     } catch (e) {
       throw new ShardFailedError(`cannot place the model on the ${alive.length} participants left: ${(e as Error).message}`, { cause: e });
     }
@@ -345,11 +367,50 @@ export class Coordinator implements Backend {
     return h;
   }
 
+  /**
+   * What the planner should assume of `m`: its measured figures over its admission's. A member not
+   * measured yet is assumed as fast as the measured ones (scaled by the speeds each declared):
+   * the nominal per-layer time is a placeholder far below any real device's, and would make the
+   * planner prefer whoever has not been timed.
+   */
+  private measured(m: Member): Participant {
+    const f = m.meter.figures();
+    if (f.layerSeconds !== undefined || m.info.coordinator || m.info.layerSeconds !== undefined) return measuredParticipant(m.info, f);
+    const refs = this.members.filter((x) => x.alive && !x.info.coordinator).map((x) => (x.meter.layerSeconds() ?? NaN) * (x.info.speed ?? 1)).filter((x) => x > 0);
+    if (refs.length === 0) return measuredParticipant(m.info, f);
+    const mean = refs.reduce((a, b) => a + b, 0) / refs.length;
+    return measuredParticipant(m.info, { ...f, layerSeconds: mean / (m.info.speed ?? 1) });
+  }
+
+  /**
+   * Drops the first serving member that became slow, if the others can hold the model without it
+   * (a slow member beats no member). Called between forwards, so nothing in flight is wasted.
+   */
+  private dropSlow(): void {
+    if (this.o.slow === false) return;
+    for (const s of this.stages) {
+      const m = s.member;
+      if (m.expected === undefined && m.meter.decodeSteps >= m.meter.recentSteps) m.expected = m.meter.layerSeconds();
+      if (!isSlow(m.meter, m.expected, s.to - s.from, this.o.slow)) continue;
+      const others = this.members.filter((x) => x.alive && x !== m).map((x) => this.measured(x));
+      if (others.length === 0) continue;
+      try {
+        makePlan(this.o.costs, others, { strategy: 'layers' });
+      } catch {
+        continue; // nobody else can hold its layers: keep the slow one
+      }
+      const now = m.meter.layerSeconds(m.meter.recentSteps)!;
+      this.markLost(m, 'slow', `${(now * 1e3).toFixed(2)} ms per layer per token, ${(now / m.expected!).toFixed(1)}× the ${(m.expected! * 1e3).toFixed(2)} ms first measured`);
+      return;
+    }
+  }
+
   private startHeartbeat(ms: number): void {
     this.heartbeat = setInterval(() => {
       for (const m of this.members) {
         if (!m.alive) continue;
-        this.call(m, { op: 'ping' }, 3 * ms).catch((e: unknown) => {
+        const t0 = performance.now();
+        this.call(m, { op: 'ping' }, 3 * ms).then(() => m.meter.addPing((performance.now() - t0) / 1000), (e: unknown) => {
           if (e instanceof ParticipantLostError) this.markLost(m, e.reason === 'timeout' ? 'heartbeat' : e.reason, e.message);
         });
       }

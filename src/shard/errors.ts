@@ -53,7 +53,8 @@ export class FrameError extends Error {
 }
 
 /** Why a participant was dropped. */
-export type LossReason = 'timeout' | 'bye' | 'closed' | 'error' | 'frame' | 'heartbeat';
+/** 'slow': answering, but its steps became several times what the plan expected (plan-links.ts). */
+export type LossReason = 'timeout' | 'bye' | 'closed' | 'error' | 'frame' | 'heartbeat' | 'slow';
 
 /** One call to a participant failed; the coordinator turns it into a loss and recovers. */
 export class ParticipantLostError extends Error {

@@ -16,7 +16,7 @@ export interface LinkFaults {
   corrupt?: Corruption;
   /** Answer this many layers calls, then never answer anything again (pings included). */
   hangAfter?: number;
-  /** Delay every answer by this many milliseconds. */
+  /** Delay every answer by this many milliseconds (on the link: not in the answer's reported time). */
   delayMs?: number;
 }
 
@@ -66,14 +66,16 @@ export class LocalLink implements ParticipantLink {
       throw new Error(`link ${this.id} closed mid-call`);
     }
     const sent: ShardRequest = req.op === 'layers' ? { op: 'layers', frame: overTheWire(req.frame, this.frameIds++) } : req;
+    const t0 = performance.now();
     let res = await this.host.handle(sent, signal);
+    const ms = performance.now() - t0; // the participant's own time; delayMs below is the link's
     if (f.delayMs) await sleep(f.delayMs, signal);
     signal.throwIfAborted();
     if (this.closed) throw new Error(`link ${this.id} is closed`);
     if (res.op === 'layers') {
       let frame = res.frame;
       if (f.corrupt && n >= (f.corruptAfter ?? 0)) frame = f.corrupt === 'nan' ? nanFrame(frame) : corruptFrame(frame, f.corrupt);
-      res = { op: 'layers', frame: overTheWire(frame, this.frameIds++) };
+      res = { op: 'layers', frame: overTheWire(frame, this.frameIds++), ms };
     }
     return res;
   }

@@ -5,6 +5,10 @@
 // so far. The Coordinator re-plans by itself when a peer is lost mid-answer; when peers join between
 // answers the session builds a new Coordinator so the next answer is planned over all of them.
 //
+// Links are measured (plan-links.ts): the session keeps one LinkMeter per peer, fed by the
+// admission ping, the heartbeats and every activation frame of every Coordinator it builds, so each
+// plan uses the round trip, bandwidth and step time measured so far, and the map shows them.
+//
 // Links are lent to each Coordinator, not given: a Coordinator closes every link when it is
 // disposed, but a peer that was only re-planned must stay admitted, so a lent link's close() only
 // detaches it; the session closes the peer's real link when the Coordinator reports it lost.
@@ -16,6 +20,7 @@ import { LocalLink } from './local-link.ts';
 import { ShardHost, type BackendFactory } from './participant.ts';
 import type { ModelCosts, Participant, PlanOptions, StageSpec } from './plan-types.ts';
 import { validateCustom } from './plan-checks.ts';
+import { LinkMeter, type LinkFigures } from './plan-links.ts';
 import { Admissions, type AdmittedPeer } from './room-peers.ts';
 import { createRoom, type Room } from './room.ts';
 import type { PeerSource } from './transports/pipe.ts';
@@ -90,7 +95,7 @@ class LentLink implements ParticipantLink {
   }
 }
 
-const SELF_STATES = new Set(['lost', 'refused']);
+const SELF_STATES = new Set(['lost', 'slow', 'refused']);
 
 export class ShareSession {
   readonly room: Room;
@@ -100,6 +105,7 @@ export class ShareSession {
   private readonly admissions: Admissions;
   private readonly map = new Map<string, ShardMapPeer>();
   private readonly gone = new Set<string>();
+  private readonly meters = new Map<string, LinkMeter>();
   /** The coordinator, the peers it still holds (losses removed as it re-plans), and how it was planned. */
   private current: { coord: Coordinator; members: Set<string>; mode: string; selfHost?: ShardHost } | undefined;
   private readonly offPeer: () => void;
@@ -167,7 +173,7 @@ export class ShareSession {
     const selfHost = withSelf ? new ShardHost(this.o.selfHost!.factory) : undefined;
     const members = [
       ...(selfHost ? [{ link: new LocalLink(this.self, selfHost), info: { id: this.self, memoryBytes: this.o.selfHost!.memoryBytes, rttSeconds: 0, bandwidthBytesPerSecond: Infinity } }] : []),
-      ...peers.map((p) => ({ link: new LentLink(p.link), info: p.info })),
+      ...peers.map((p) => ({ link: new LentLink(p.link), info: p.info, meter: this.meter(p.info.id) })),
     ];
     if (members.length === 0) throw new PlanError('no-participants', 'nobody has joined the room yet');
     const plan = choice.split === 'spread' ? spreadPlan(this.costs, members.map((m) => m.info)) : undefined;
@@ -223,7 +229,11 @@ export class ShareSession {
       return;
     }
     this.gone.delete(id);
-    this.set({ id, label: p.peer.label, state: 'ready', memoryBytes: p.peer.memoryBytes, speed: p.peer.speed, rttMs: p.info.rttSeconds * 1000 });
+    // A peer that comes back is measured afresh: its old figures were of another connection.
+    const meter = new LinkMeter();
+    meter.addPing(p.info.rttSeconds);
+    this.meters.set(id, meter);
+    this.set({ id, label: p.peer.label, state: 'ready', memoryBytes: p.peer.memoryBytes, speed: p.peer.speed, rttMs: p.info.rttSeconds * 1000, bandwidth: undefined, layerMs: undefined });
     this.log(`${id} joined (${p.peer.label}, ${p.peer.backend})`);
     p.link.onClose((reason) => {
       this.gone.add(id);
@@ -242,7 +252,7 @@ export class ShareSession {
       if (!this.gone.has(e.participant)) this.log(`${e.participant} lost (${e.reason})`); // else its leaving was logged
       this.gone.add(e.participant);
       this.current?.members.delete(e.participant);
-      this.set({ id: e.participant, state: 'lost' });
+      this.set({ id: e.participant, state: e.reason === 'slow' ? 'slow' : 'lost' });
       // The coordinator dropped it (timeout, bad frames): it is out of the room, not just this plan.
       this.admissions.admitted.find((p) => p.info.id === e.participant)?.link.close();
     } else if (e.type === 'planned') {
@@ -261,13 +271,32 @@ export class ShareSession {
     this.emit({ type: 'coordinator', event: e });
   }
 
+  /** The peer's meter (made on first use). */
+  private meter(id: string): LinkMeter {
+    let m = this.meters.get(id);
+    if (!m) this.meters.set(id, (m = new LinkMeter()));
+    return m;
+  }
+
+  /** Measured link figures as the planner sees them (undefined: not measured yet). */
+  linkFigures(id: string): LinkFigures | undefined {
+    return this.meters.get(id)?.figures();
+  }
+
   private refreshLinks(): void {
     let changed = false;
     for (const p of this.present()) {
       const row = this.map.get(p.info.id);
-      const bytes = p.link.bytes.sent + p.link.bytes.received;
-      if (row && (row.bytes !== bytes || row.rttMs !== p.link.lastRttMs) && p.link.lastRttMs > 0) {
-        this.map.set(p.info.id, { ...row, bytes, rttMs: p.link.lastRttMs });
+      if (!row) continue;
+      const f = this.meter(p.info.id).figures();
+      const next = {
+        bytes: p.link.bytes.sent + p.link.bytes.received,
+        rttMs: f.rttSeconds === undefined ? row.rttMs : f.rttSeconds * 1000,
+        bandwidth: f.bandwidthBytesPerSecond,
+        layerMs: f.layerSeconds === undefined ? undefined : f.layerSeconds * 1000,
+      };
+      if (row.bytes !== next.bytes || row.rttMs !== next.rttMs || row.bandwidth !== next.bandwidth || row.layerMs !== next.layerMs) {
+        this.map.set(p.info.id, { ...row, ...next });
         changed = true;
       }
     }

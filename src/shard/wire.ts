@@ -19,7 +19,9 @@ export type ShardRequest =
 
 export type ShardResponse =
   | { readonly op: 'loaded'; readonly from: number; readonly to: number; readonly memoryBytes: number }
-  | { readonly op: 'layers'; readonly frame: ArrayBuffer }
+  /** `ms`: the participant's own time for the call (queue + compute), so the coordinator can tell
+   *  the link's share of the round trip from the work's (plan-links.ts). Absent from older peers. */
+  | { readonly op: 'layers'; readonly frame: ArrayBuffer; readonly ms?: number }
   | { readonly op: 'truncated'; readonly pos: number }
   | { readonly op: 'pong' }
   /** The block's bytes in a buffer of their own (never a view into the host's store). */

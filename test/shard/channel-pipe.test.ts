@@ -69,6 +69,21 @@ describe('ChannelPipe', () => {
     expect(await ping).toEqual({ t: 'req', id: 2, req: { op: 'ping' } });
   });
 
+  it('an answer frame keeps the participant\'s own time (the link meter needs it); a bogus one is dropped', async () => {
+    const [a, b] = pair();
+    const pa = new ChannelPipe(a, 'b');
+    const pb = new ChannelPipe(b, 'a');
+    const frame = encodeFrame({ seq: 2, nTok: 1, nEmbd: 64, dtype: 'f32', pos: 5, from: 0, to: 2 }, new Float32Array(64).fill(0.25));
+    let got = next(pb);
+    pa.send({ t: 'res', id: 3, res: { op: 'layers', frame: frame.slice(0), ms: 12.5 } });
+    expect(await got).toMatchObject({ t: 'res', id: 3, res: { op: 'layers', ms: 12.5 } });
+    got = next(pb);
+    pa.send({ t: 'res', id: 4, res: { op: 'layers', frame: frame.slice(0), ms: -1 } });
+    const m = (await got) as { res: Record<string, unknown> };
+    expect('ms' in m.res).toBe(false);
+    expect(decodeFrame(m.res.frame as ArrayBuffer).hidden).toEqual(new Float32Array(64).fill(0.25));
+  });
+
   it('carries block-exchange answers as binary chunks with their CID (not as JSON)', async () => {
     const [a, b] = pair();
     const pa = new ChannelPipe(a, 'b');

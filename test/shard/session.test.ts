@@ -23,12 +23,21 @@ const tabs = (room: Room, id: string, role: 'coordinator' | 'participant'): Tabs
   return t;
 };
 
-function helper(room: Room, id: string, layers: number, o: { secret?: string; delayMs?: number } = {}): JoinSession {
+/** `be`, each of whose layers calls from call `after` on first waits `ms` (a peer that becomes slow). */
+function slowsAfter(be: Backend, after: number, ms: number): Backend {
+  const layers = be.layers.bind(be);
+  let calls = 0;
+  be.layers = async (...a) => { if (calls++ >= after) await new Promise((r) => setTimeout(r, ms)); return layers(...a); };
+  return be;
+}
+
+function helper(room: Room, id: string, layers: number, o: { secret?: string; delayMs?: number; slowAfter?: number } = {}): JoinSession {
   const j = new JoinSession({
     room: { id: room.id, secret: o.secret ?? room.secret }, self: id, source: tabs(room, id, 'participant'),
     info: { memoryBytes: rangeMemory(costs, 0, layers), speed: 1, wire: ['f32'], backend: 'cpu', label: 'node', model: 'bafy-test' },
     factory: async (from, to) => {
       const be = await createCpuBackend(file, src, { layers: [from, to], embed: false, head: false });
+      if (o.slowAfter !== undefined) return slowsAfter(be, o.slowAfter, 100);
       return o.delayMs ? slowed(be, o.delayMs) : be;
     },
   });
@@ -97,6 +106,34 @@ describe('share session', () => {
     expect(next.plan.stages.map((s) => s.participant)).toEqual(['p2', 'p3']);
     const again = await generate(next, tok, { prompt: ref.prompt, maxTokens: N });
     expect(again.tokens).toEqual(ref.generated_tokens.slice(0, N));
+  });
+
+  it('measures each link as the answer runs (the map shows it), and re-plans a peer that becomes slow', async () => {
+    const room = createRoom();
+    const { session, events } = await host(room);
+    helper(room, 'p1', 3, { slowAfter: 8 });
+    helper(room, 'p2', 3);
+    helper(room, 'p3', 3);
+    await session.waitFor(3, 5000);
+    // Admission pinged each: the round trip is known before any plan; nothing else is.
+    for (const id of ['p1', 'p2', 'p3']) expect(session.linkFigures(id)).toMatchObject({ rttSeconds: expect.any(Number), layerSeconds: undefined });
+    const coord = await session.coordinator({ split: 'spread' });
+    expect(coord.plan.stages.map((s) => s.participant)).toEqual(['p1', 'p2', 'p3']);
+    const res = await generate(coord, tok, { prompt: ref.prompt, maxTokens: N, onToken: () => session.countToken() });
+    expect(res.tokens).toEqual(ref.generated_tokens.slice(0, N));
+    expect(events.flatMap((e) => (e.type === 'coordinator' && e.event.type === 'lost' ? [`${e.event.participant}:${e.event.reason}`] : []))).toEqual(['p1:slow']);
+    expect(coord.plan.stages.map((s) => s.participant)).toEqual(['p2', 'p3']);
+    expect(events.some((e) => e.type === 'log' && e.text.startsWith('re-planned: p2'))).toBe(true);
+    // The map: p1 marked slow; the others with their measured step time, round trip and bandwidth.
+    await expect.poll(() => session.peers().find((p) => p.id === 'p2')?.layerMs).toBeGreaterThan(0);
+    const rows = new Map(session.peers().map((p) => [p.id, p]));
+    expect(rows.get('p1')?.state).toBe('slow');
+    for (const id of ['p2', 'p3']) {
+      const f = session.linkFigures(id)!;
+      expect(f.layerSeconds).toBeGreaterThan(0);
+      expect(f.bandwidthBytesPerSecond).toBeGreaterThan(0); // Infinity when the frames are too small to time
+      expect(rows.get(id)).toMatchObject({ state: 'serving', rttMs: f.rttSeconds! * 1000 });
+    }
   });
 
   it('refuses a peer without the room secret, and a peer holding another model', async () => {

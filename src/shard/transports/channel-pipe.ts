@@ -28,7 +28,7 @@ type Wire = Record<string, unknown> & { t: string; frameRef?: number };
 /** The message's binary payload, if any, and its JSON form with the payload replaced by a reference. */
 function split(m: PeerMessage, ref: () => number): { payload: ArrayBuffer; wire: Wire } | undefined {
   if (m.t === 'req' && m.req.op === 'layers') return { payload: m.req.frame, wire: { t: 'req', id: m.id, req: { op: 'layers' }, frameRef: ref() } };
-  if (m.t === 'res' && m.res.op === 'layers') return { payload: m.res.frame, wire: { t: 'res', id: m.id, res: { op: 'layers' }, frameRef: ref() } };
+  if (m.t === 'res' && m.res.op === 'layers') return { payload: m.res.frame, wire: { t: 'res', id: m.id, res: { op: 'layers', ms: m.res.ms }, frameRef: ref() } };
   if (m.t === 'res' && m.res.op === 'block') return { payload: m.res.bytes, wire: { t: 'res', id: m.id, res: { op: 'block', cid: m.res.cid }, frameRef: ref() } };
   return undefined;
 }
@@ -101,10 +101,14 @@ export class ChannelPipe extends PipeBase implements Pipe {
       const frame = this.frames.get(m.frameRef) ?? new ArrayBuffer(0); // missing or broken: FrameError downstream
       this.frames.delete(m.frameRef);
       if (this.broken === m.frameRef) this.broken = undefined;
-      const res = m.res as { op?: string; cid?: string } | undefined;
+      const res = m.res as { op?: string; cid?: string; ms?: unknown } | undefined;
       if (m.t === 'req') m = { ...m, req: { op: 'layers', frame } satisfies ShardRequest };
       else if (res?.op === 'block') m = { ...m, res: { op: 'block', cid: String(res.cid), bytes: frame } satisfies ShardResponse };
-      else m = { ...m, res: { op: 'layers', frame } satisfies ShardResponse };
+      else {
+        // The participant's own time, if it sent a sane one (plan-links.ts); anything else is dropped.
+        const ms = typeof res?.ms === 'number' && Number.isFinite(res.ms) && res.ms >= 0 ? res.ms : undefined;
+        m = { ...m, res: { op: 'layers', frame, ...(ms === undefined ? {} : { ms }) } satisfies ShardResponse };
+      }
       delete m.frameRef;
     }
     this.deliver(m as unknown as PeerMessage);

@@ -98,9 +98,11 @@ export function serveShardHost(pipe: Pipe, host: ShardHost, o: ServeOptions = {}
     if (m.t !== 'req') return;
     void (o.ready ?? Promise.resolve()).then(async () => {
       const t0 = performance.now();
-      const res = await host.handle(m.req, stop.signal);
+      const handled = await host.handle(m.req, stop.signal);
       if (stop.signal.aborted) return;
-      o.onRequest?.(m.req, performance.now() - t0);
+      const ms = performance.now() - t0;
+      o.onRequest?.(m.req, ms);
+      const res: ShardResponse = handled.op === 'layers' ? { ...handled, ms } : handled;
       pipe.send({ t: 'res', id: m.id, res: o.mapResponse ? o.mapResponse(res, m.req) : res });
     }).catch(() => undefined); // not admitted, or the pipe closed under us: nothing to answer
   });

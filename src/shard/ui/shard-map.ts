@@ -4,7 +4,8 @@
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import QRCode from 'qrcode';
 
-export type PeerState = 'joining' | 'ready' | 'serving' | 'spare' | 'lost' | 'refused';
+/** 'slow': dropped from the plan because its steps became several times slower (plan-links.ts). */
+export type PeerState = 'joining' | 'ready' | 'serving' | 'spare' | 'lost' | 'slow' | 'refused';
 
 export interface ShardMapPeer {
   readonly id: string;
@@ -15,8 +16,12 @@ export interface ShardMapPeer {
   readonly memoryBytes?: number;
   /** Relative speed the planner assumed (1 = reference). */
   readonly speed?: number;
-  /** Last measured round trip of a call, ms. */
+  /** Round trip of the link (pings), ms: what the planner uses. */
   readonly rttMs?: number;
+  /** Measured bandwidth of the link, bytes/s (from the activation frames; Infinity: too fast to see). */
+  readonly bandwidth?: number;
+  /** Measured compute per layer per decoded token on this peer, ms. */
+  readonly layerMs?: number;
   /** Activation bytes that crossed its link. */
   readonly bytes?: number;
 }
@@ -25,6 +30,13 @@ const COLORS = ['#3b82f6', '#10b981', '#f59e0b', '#ef4444', '#8b5cf6', '#14b8a6'
 
 function mb(n: number | undefined): string {
   return n === undefined ? '–' : `${(n / 1e6).toFixed(2)} MB`;
+}
+
+function rate(bps: number | undefined): string {
+  if (bps === undefined) return '–';
+  // Frames too small to time against the round trip: the link is faster than we can see.
+  if (bps === Infinity) return 'fast';
+  return bps >= 1e6 ? `${(bps / 1e6).toFixed(1)} MB/s` : `${(bps / 1e3).toFixed(1)} kB/s`;
 }
 
 export class ShardMap extends LitElement {
@@ -54,7 +66,7 @@ export class ShardMap extends LitElement {
     .layer { flex: 1; height: 1.6rem; border-radius: 3px; color: white; font-size: 0.75rem; display: grid; place-items: center; background: #9ca3af; }
     table { border-collapse: collapse; width: 100%; }
     th, td { text-align: left; padding: 0.2rem 0.5rem; border-bottom: 1px solid #ddd; }
-    .lost, .refused { color: #b00020; }
+    .lost, .slow, .refused { color: #b00020; }
     .swatch { display: inline-block; width: 0.8rem; height: 0.8rem; border-radius: 2px; vertical-align: middle; margin-right: 0.3rem; }
     .join { display: flex; gap: 1rem; align-items: center; margin-top: 0.75rem; }
     .join code { word-break: break-all; font-size: 0.75rem; }
@@ -75,7 +87,7 @@ export class ShardMap extends LitElement {
 
   override render() {
     const holder = (l: number): ShardMapPeer | undefined =>
-      this.peers.find((p) => p.range && p.state !== 'lost' && p.state !== 'spare' && p.range[0] <= l && l < p.range[1]);
+      this.peers.find((p) => p.range && p.state !== 'lost' && p.state !== 'slow' && p.state !== 'spare' && p.range[0] <= l && l < p.range[1]);
     return html`
       <div class="layers" data-testid="layer-bar">
         ${Array.from({ length: this.nLayer }, (_, l) => {
@@ -85,7 +97,7 @@ export class ShardMap extends LitElement {
       </div>
       <p data-testid="tokens">${this.tokens} tokens through the pipeline</p>
       <table data-testid="peers">
-        <thead><tr><th>participant</th><th>state</th><th>layers</th><th>memory</th><th>speed</th><th>latency</th><th>activations</th></tr></thead>
+        <thead><tr><th>participant</th><th>state</th><th>layers</th><th>memory</th><th>speed</th><th>step/layer</th><th>round trip</th><th>bandwidth</th><th>activations</th></tr></thead>
         <tbody>
           ${this.peers.map((p) => html`
             <tr class=${p.state} data-peer=${p.id}>
@@ -94,7 +106,9 @@ export class ShardMap extends LitElement {
               <td>${p.range ? `${p.range[0]}–${p.range[1] - 1}` : '–'}</td>
               <td>${mb(p.memoryBytes)}</td>
               <td>${p.speed === undefined ? '–' : `${p.speed.toFixed(2)}×`}</td>
-              <td>${p.rttMs === undefined ? '–' : `${p.rttMs.toFixed(1)} ms`}</td>
+              <td class="step">${p.layerMs === undefined ? '–' : `${p.layerMs.toFixed(2)} ms`}</td>
+              <td class="rtt">${p.rttMs === undefined ? '–' : `${p.rttMs.toFixed(1)} ms`}</td>
+              <td class="bandwidth">${rate(p.bandwidth)}</td>
               <td>${p.bytes === undefined ? '–' : mb(p.bytes)}</td>
             </tr>`)}
         </tbody>
