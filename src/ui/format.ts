@@ -45,6 +45,7 @@ export function explain(err: unknown): string {
     TokenizerError: 'The model\'s tokenizer could not be read from its GGUF metadata.',
     EngineArgumentError: 'A setting is out of range; check the sampling settings.',
     SecurityError: 'The browser refused access (storage or workers may be blocked in this frame or mode).',
+    WasmMemoryLimitError: 'Share across tabs: this model is larger than one tab\'s CPU memory (4 GiB of WebAssembly). Open it in a few tabs or on other devices with Share, so each holds a range of layers, or load it with WebGPU.',
   };
   const hint = e?.name ? (hints[e.name] ?? hints[e.name === 'NotAllowedError' ? 'SecurityError' : '']) : undefined;
   return `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}${hint ? ` — ${hint}` : ''}`;

@@ -13,6 +13,7 @@ import { GgmlType } from '../../src/quant/ggml-types.ts';
 import { modelCosts } from '../../src/shard/costs.ts';
 import { CPU_PARTICIPANT_BUDGET, WASM_HEAP_ALLOWANCE } from '../../src/shard/cpu-budget.ts';
 import { layerBudget, plan, type Participant } from '../../src/shard/planner.ts';
+import { explain } from '../../src/ui/format.ts';
 
 const GiB = 2 ** 30;
 const S = { nEmbd: 4096, nFf: 11008, nLayer: 32, nHead: 32, nVocab: 32000 };
@@ -88,6 +89,8 @@ describe('CPU participants: budget from the 4 GiB WASM memory', () => {
     }
     expect(err?.name).toBe('WasmMemoryLimitError');
     expect(err?.message).toMatch(/shard it across tabs/);
+    // What the app's load line shows for it (the name crosses the worker boundary intact).
+    expect(explain(err)).toMatch(/^WasmMemoryLimitError: .* — Share across tabs: /);
 
     // Every tab offers 16 GiB (a desktop's RAM): only the WASM limit forces the split.
     const ps: Participant[] = ['coord', 'h1', 'h2', 'h3'].map((id, i) => ({
