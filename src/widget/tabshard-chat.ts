@@ -234,7 +234,7 @@ export class TabshardChat extends LitElement {
       <div class="frame" part="frame">
         <div class="head" part="header">
           <span class="name">${this.info?.label ?? this.model}</span>
-          <span class="status" data-testid="widget-status" data-status=${this.status}>${this.status}${this.info ? ` · ${this.info.backend}` : ''}</span>
+          <span class="status" data-testid="widget-status" data-status=${this.status} title=${this.info?.backendReason ?? ''}>${this.status}${this.info ? ` · ${this.info.backend}` : ''}</span>
         </div>
         ${this.fraction !== undefined ? html`<progress part="progress" max="1" .value=${this.fraction} aria-label="Loading model"></progress>` : nothing}
         ${this.renderEarlier()}
