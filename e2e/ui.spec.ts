@@ -73,7 +73,7 @@ test('pick the demo model, watch it load, chat with the reference output, regene
   expect(errors).toEqual([]);
 });
 
-test("'auto' takes the CPU path on a software WebGPU adapter and says why; a hardware one keeps WebGPU", async ({ page }) => {
+test("'auto' takes the CPU path on a software WebGPU adapter and says why; a hardware one is calibrated", async ({ page }) => {
   const errors = watchErrors(page);
   await page.goto('./');
   await expect(page.getByTestId('caps-status')).toBeVisible();
@@ -90,8 +90,11 @@ test("'auto' takes the CPU path on a software WebGPU adapter and says why; a har
     await expect(model).toHaveAttribute('data-backend', 'cpu');
     await expect(model).toContainText('software emulation');
     await expect(model).toContainText('WASM SIMD128');
+  } else if (fallback === undefined) {
+    await expect(model).toHaveAttribute('data-backend', 'cpu');
   } else {
-    await expect(model).toHaveAttribute('data-backend', fallback === undefined ? 'cpu' : 'webgpu');
+    // A hardware adapter (Firefox's lavapipe counts as one): calibration decides (e2e/auto-backend.spec.ts).
+    await expect(model).toContainText('calibration');
   }
   await page.getByTestId('generate').click();
   await expect(page.getByTestId('output')).toHaveText(ref.generated_text_only, { timeout: 50_000 });

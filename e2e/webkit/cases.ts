@@ -34,7 +34,7 @@ const ref = JSON.parse(readFileSync('test/fixtures/ref/stories260K-f32.json', 'u
 
 export const webkitCases: WebkitCase[] = [
   {
-    name: 'the app loads the demo model from the gateway and generates the reference text on the CPU backend',
+    name: 'the app loads the demo model from the gateway and generates the reference text on the WASM CPU path',
     async run(driver, base) {
       await driver.get(base);
       await driver.wait(async () => (await onShadow<boolean>(driver, '[data-testid=load]', 'return !el.disabled;')) === true, 30_000);
@@ -42,6 +42,11 @@ export const webkitCases: WebkitCase[] = [
       await driver.wait(async () => (await onShadow<string>(driver, '[data-testid=model-info]', 'return el.getAttribute("data-backend");')) !== null, 90_000);
       const backend = await onShadow<string>(driver, '[data-testid=model-info]', 'return el.getAttribute("data-backend");');
       assert.equal(backend, 'cpu');
+      // The load line names the WASM CPU path and why auto took it (no navigator.gpu in WebKitGTK).
+      const line = await onShadow<string>(driver, '[data-testid=model-info]', 'return el.textContent;');
+      console.log(`  load line: ${line.replace(/\s+/g, ' ').trim()}`);
+      assert.match(line, /on CPU \(WASM SIMD128, \d+ threads?\)/);
+      assert.match(line, /auto: CPU \(WASM SIMD128[^)]*\): no WebGPU here/);
       await onShadow(driver, '[data-testid=generate]', 'el.click(); return true;');
       await driver.wait(async () => (await onShadow<string>(driver, '[data-testid=stats]', 'return el.textContent;')) !== null, 90_000);
       const text = await onShadow<string>(driver, '[data-testid=output]', 'return el.textContent;');

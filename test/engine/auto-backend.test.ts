@@ -181,6 +181,9 @@ describe('chooseAuto', () => {
     const d = await chooseAuto({ probe: { ...probe, fallbackAdapter: true }, cpuPath: PATH, file, makeCpu: never, makeGpu: never });
     expect(d.backend).toBe('cpu');
     expect(d.calibration).toBeUndefined();
+    expect((await chooseAuto({ probe: { ...probe, fallbackAdapter: true }, cpuPath: PATH, file, makeCpu: never, makeGpu: never, override: 'pick WebGPU' })).reason).toMatch(/; pick WebGPU$/);
+    // No adapter at all: nothing to override with.
+    expect((await chooseAuto({ probe: { webgpu: false, fallbackAdapter: false }, cpuPath: PATH, file, makeCpu: never, makeGpu: never, override: 'pick WebGPU' })).reason).not.toContain('pick WebGPU');
   });
 
   it('the key names the model layer shape and types, not the file', () => {

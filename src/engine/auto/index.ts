@@ -50,7 +50,8 @@ export interface ChooseAutoOptions {
 
 export async function chooseAuto(o: ChooseAutoOptions): Promise<AutoDecision> {
   const d = await choose(o);
-  return d.backend === 'cpu' && o.override ? { ...d, reason: `${d.reason}; ${o.override}` } : d;
+  // Only where there is a WebGPU adapter to force: without one the hint would be noise.
+  return d.backend === 'cpu' && o.probe.webgpu && o.override ? { ...d, reason: `${d.reason}; ${o.override}` } : d;
 }
 
 async function choose(o: ChooseAutoOptions): Promise<AutoDecision> {
