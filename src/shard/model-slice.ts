@@ -5,16 +5,18 @@
 // block is hashed against its CID before use, and fetched blocks are kept in the store.
 import type { CID } from 'multiformats/cid';
 import type { Backend } from '../engine/backend.ts';
-import { createCpuBackend } from '../engine/cpu/index.ts';
+import { autoProbe, chooseAuto } from '../engine/auto/index.ts';
+import { createWasmBackend, WASM_CPU_PATH } from '../engine/wasm/index.ts';
 import type { GgufFile } from '../formats/gguf-types.ts';
 import { readGgufHeader } from '../formats/gguf-reader.ts';
-import { browserEnvironment } from '../gpu/capabilities.ts';
+import { browserEnvironment, probeCapabilities } from '../gpu/capabilities.ts';
 import { GpuRuntime } from '../gpu/runtime.ts';
 import type { AbortOptions, BlockGetter } from '../store/blockstore.ts';
 import { storeFirst } from '../store/block-getter.ts';
 import { GatewayClient } from '../store/gateway-client.ts';
 import { IdbBlockstore } from '../store/idb-blockstore.ts';
 import { createRangeSource, type UnixFSRangeSource } from '../store/unixfs-range.ts';
+import { idbCalibrationCache } from '../workers/calibration-cache.ts';
 import type { BackendFactory } from './participant.ts';
 
 export interface SliceCounts {
@@ -74,22 +76,49 @@ export type SliceBackend = 'auto' | 'webgpu' | 'cpu';
 
 let runtime: Promise<GpuRuntime> | undefined;
 
+// The WebGPU engine is imported when first needed: a CPU helper tab never loads it.
+async function createGpuBackend(...a: Parameters<typeof import('../engine/gpu/index.ts').createGpuBackend>): Promise<Backend> {
+  return (await import('../engine/gpu/index.ts')).createGpuBackend(...a);
+}
+
+function gpuRuntime(): Promise<GpuRuntime> {
+  runtime ??= GpuRuntime.create(browserEnvironment());
+  return runtime;
+}
+
 /**
- * Makes backends for layer ranges of `slice` (no embedding, no head): WebGPU where asked and
- * present, else the CPU. The KV cache is f32 on the CPU so greedy answers match one device exactly.
+ * What `choice` means on this device for this model: 'auto' decides as the app does (engine/auto:
+ * no WebGPU or a software adapter → the WASM CPU path, else calibration on the model's first
+ * layers, cached per device in `<dbName>-calibration`). The helper reports the result as its
+ * backend when it joins, so the planner caps a CPU helper's budget at the WASM memory's 4 GiB.
  */
-export function sliceBackendFactory(slice: ModelSlice, o: { backend: SliceBackend; nCtx: number; delayMs?: number }): BackendFactory {
+export async function resolveSliceBackend(slice: ModelSlice, choice: SliceBackend, o: { dbName?: string; signal?: AbortSignal } = {}): Promise<{ backend: 'cpu' | 'webgpu'; reason: string }> {
+  if (choice !== 'auto') return { backend: choice, reason: `${choice === 'cpu' ? 'CPU' : 'WebGPU'} chosen` };
+  const caps = await probeCapabilities(browserEnvironment());
+  const { file, source } = slice;
+  const d = await chooseAuto({
+    probe: autoProbe(caps), adapter: caps.adapter, cpuPath: WASM_CPU_PATH, file, signal: o.signal,
+    cache: idbCalibrationCache(o.dbName),
+    makeCpu: (to, signal) => createWasmBackend(file, source, { layers: [0, to], embed: false, head: false, nCtx: 16, signal }),
+    makeGpu: async (to, signal) => createGpuBackend(file, source, { runtime: await gpuRuntime(), layerRange: [0, to], embedding: false, head: false, nCtx: 16, signal }),
+  });
+  return { backend: d.backend, reason: d.reason };
+}
+
+/**
+ * Makes backends for layer ranges of `slice` (no embedding, no head): WebGPU where asked (or where
+ * 'auto' finds it faster), else the WASM CPU path. The KV cache is f32 on the CPU so greedy answers
+ * match one device exactly.
+ */
+export function sliceBackendFactory(slice: ModelSlice, o: { backend: SliceBackend; nCtx: number; delayMs?: number; dbName?: string }): BackendFactory {
+  let chosen: Promise<{ backend: 'cpu' | 'webgpu' }> | undefined;
   return async (from, to, signal) => {
-    const wantGpu = o.backend !== 'cpu' && typeof navigator !== 'undefined' && !!navigator.gpu;
-    if (o.backend === 'webgpu' && !wantGpu) throw new Error('WebGPU was requested but this browser has none');
-    let be: Backend;
-    if (wantGpu) {
-      const { createGpuBackend } = await import('../engine/gpu/index.ts');
-      runtime ??= GpuRuntime.create(browserEnvironment());
-      be = await createGpuBackend(slice.file, slice.source, { runtime: await runtime, layerRange: [from, to], embedding: false, head: false, nCtx: o.nCtx, signal });
-    } else {
-      be = await createCpuBackend(slice.file, slice.source, { layers: [from, to], embed: false, head: false, nCtx: o.nCtx, kv: { mode: 'f32' }, signal });
-    }
+    if (o.backend === 'webgpu' && !(typeof navigator !== 'undefined' && navigator.gpu)) throw new Error('WebGPU was requested but this browser has none');
+    chosen ??= resolveSliceBackend(slice, o.backend, { dbName: o.dbName, signal });
+    const wantGpu = (await chosen).backend === 'webgpu';
+    const be: Backend = wantGpu
+      ? await createGpuBackend(slice.file, slice.source, { runtime: await gpuRuntime(), layerRange: [from, to], embedding: false, head: false, nCtx: o.nCtx, signal })
+      : await createWasmBackend(slice.file, slice.source, { layers: [from, to], embed: false, head: false, nCtx: o.nCtx, kv: { mode: 'f32' }, signal });
     return o.delayMs ? slowed(be, o.delayMs) : be;
   };
 }

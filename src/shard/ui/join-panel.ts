@@ -8,7 +8,7 @@ import { LitElement, html, nothing } from 'lit';
 import { panelStyles } from '../../ui/styles.ts';
 import { bytes, explain } from '../../ui/format.ts';
 import { modelCosts } from '../costs.ts';
-import { openModelSlice, sliceBackendFactory, type ModelSlice, type SliceBackend, type SliceCounts } from '../model-slice.ts';
+import { openModelSlice, resolveSliceBackend, sliceBackendFactory, type ModelSlice, type SliceBackend, type SliceCounts } from '../model-slice.ts';
 import { rangeMemory } from '../planner.ts';
 import type { ModelCosts } from '../plan-types.ts';
 import { JoinSession } from '../session-join.ts';
@@ -97,10 +97,12 @@ export class JoinPanel extends LitElement {
       const self = peerId('h');
       const source = await openRoomSource(inv.transport, inv.relay, inv.room.id, self, 'participant');
       const delayMs = Number(new URLSearchParams(location.search).get('shardDelay') ?? 0) || undefined;
+      // 'auto' is settled before joining: the backend goes in the join info (the planner caps a CPU helper at 4 GiB).
+      const { backend } = await resolveSliceBackend(slice, this.backend, { dbName: this.dbName });
       this.join = new JoinSession({
         room: inv.room, self, source,
-        info: { memoryBytes: this.memoryMb * MB, speed: 1, wire: ['f32', 'f16'], backend: this.backend === 'cpu' ? 'cpu' : 'webgpu', label: browserLabel(), model: inv.model },
-        factory: sliceBackendFactory(slice, { backend: this.backend, nCtx: inv.nCtx, delayMs }),
+        info: { memoryBytes: this.memoryMb * MB, speed: 1, wire: ['f32', 'f16'], backend, label: browserLabel(), model: inv.model },
+        factory: sliceBackendFactory(slice, { backend, nCtx: inv.nCtx, delayMs }),
         onChange: () => this.tick++,
       });
     } catch (e) {
