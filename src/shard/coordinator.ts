@@ -26,7 +26,7 @@ import { ContextOverflowError } from '../engine/errors.ts';
 import { BoundaryLog } from './boundary-log.ts';
 import { FrameError, ParticipantLostError, ShardFailedError, type LossReason } from './errors.ts';
 import { decodeFrame, encodeFrame, type WireDtype } from './frames.ts';
-import { plan as makePlan } from './planner.ts';
+import { makeStage, plan as makePlan, planSeconds } from './planner.ts';
 import { isSlow, LinkMeter, measuredParticipant, type SlowCheck } from './plan-links.ts';
 import type { ModelCosts, Participant, Plan, PlanOptions } from './plan-types.ts';
 import type { ParticipantLink, ShardRequest, ShardResponse } from './wire.ts';
@@ -40,7 +40,8 @@ export interface CoordinatorMember {
 }
 
 export type CoordinatorEvent =
-  | { type: 'planned'; plan: Plan; replan: boolean }
+  /** `measured`: a re-plan between answers because the measured links favour another plan (rebalance). */
+  | { type: 'planned'; plan: Plan; replan: boolean; measured?: boolean }
   | { type: 'lost'; participant: string; reason: LossReason; message: string }
   | { type: 'promoted'; participant: string; from: number; to: number }
   | { type: 'rebuilt'; participant: string; from: number; to: number; tokens: number; ms: number };
@@ -65,6 +66,9 @@ export interface CoordinatorOptions {
   onEvent?: (e: CoordinatorEvent) => void;
   signal?: AbortSignal;
 }
+
+/** Measured device speeds this close (relative) are taken as equal (see Coordinator.measured). */
+const SAME_SPEED = 0.25;
 
 interface Member {
   readonly link: ParticipantLink;
@@ -282,14 +286,43 @@ export class Coordinator implements Backend {
     } catch (e) {
       throw new ShardFailedError(`cannot place the model on the ${alive.length} participants left: ${(e as Error).message}`, { cause: e });
     }
-    const byId = new Map(alive.map((m) => [m.info.id, m]));
+    this.adopt(p, replan);
+  }
+
+  private adopt(p: Plan, replan: boolean, measured = false): void {
+    const byId = new Map(this.members.filter((m) => m.alive).map((m) => [m.info.id, m]));
     this.stages = p.stages.map((s) => ({ member: byId.get(s.participant)!, from: s.from, to: s.to }));
     this.spares = p.spares.map((s) => ({ member: byId.get(s.participant)!, from: s.from, to: s.to }));
     this.current = p;
     if (replan) this.stats.replans++;
     const starts = new Set(this.stages.map((s) => s.from));
     for (const k of [...this.logs.keys()]) if (!starts.has(k)) this.logs.delete(k);
-    this.o.onEvent?.({ type: 'planned', plan: p, replan });
+    this.o.onEvent?.({ type: 'planned', plan: p, replan, ...(measured ? { measured } : {}) });
+  }
+
+  /**
+   * Between answers (never during a forward): plans again over the same members with what has been
+   * measured since, and moves to that plan if it is at least `margin` faster per token than the
+   * current one under the same figures. Stages that move reload their ranges and rebuild their
+   * caches from the history, as after a loss, so the conversation goes on. Only the planner's own
+   * plans move ('layers'); a user's pipeline (custom, replicate) stays. Resolves whether it moved.
+   */
+  async rebalance(margin = 0.1): Promise<boolean> {
+    const opts = this.o.plan ?? { strategy: 'layers' };
+    if (this.disposed || opts.strategy !== 'layers' || this.stages.some((s) => !s.member.alive)) return false;
+    const ps = this.members.filter((m) => m.alive).map((m) => this.measured(m));
+    let next: Plan;
+    try {
+      next = makePlan(this.o.costs, ps, opts);
+    } catch {
+      return false;
+    }
+    const byId = new Map(ps.map((p) => [p.id, p]));
+    const now = planSeconds(this.o.costs, this.stages.map((s) => makeStage(this.o.costs, byId.get(s.member.info.id)!, s.from, s.to)));
+    if (!(next.secondsPerToken < (1 - margin) * now)) return false;
+    this.adopt(next, true, true);
+    await this.recover(this.history.length);
+    return true;
   }
 
   /** Makes every stage alive, loaded, and its KV cache cover positions [0, pos). */
@@ -368,18 +401,24 @@ export class Coordinator implements Backend {
   }
 
   /**
-   * What the planner should assume of `m`: its measured figures over its admission's. A member not
-   * measured yet is assumed as fast as the measured ones (scaled by the speeds each declared):
-   * the nominal per-layer time is a placeholder far below any real device's, and would make the
-   * planner prefer whoever has not been timed.
+   * What the planner should assume of `m`: its measured figures over its admission's. Step times
+   * are compared as device speeds (per-layer time × the speed each declared): a member not measured
+   * yet is assumed as fast as the mean of the measured ones (the nominal per-layer time is a
+   * placeholder far below any real device's, and would make the planner prefer whoever has not
+   * been timed), and one within 25% of that mean is taken as equal to it: that much is noise
+   * between like devices, and a re-plan must not move stages (reload + rebuild) to chase it.
    */
   private measured(m: Member): Participant {
     const f = m.meter.figures();
-    if (f.layerSeconds !== undefined || m.info.coordinator || m.info.layerSeconds !== undefined) return measuredParticipant(m.info, f);
-    const refs = this.members.filter((x) => x.alive && !x.info.coordinator).map((x) => (x.meter.layerSeconds() ?? NaN) * (x.info.speed ?? 1)).filter((x) => x > 0);
+    if (m.info.coordinator || m.info.layerSeconds !== undefined) return measuredParticipant(m.info, f);
+    const speed = (x: Member): number => x.info.speed ?? 1;
+    const refs = this.members.filter((x) => x.alive && !x.info.coordinator && x.info.layerSeconds === undefined)
+      .map((x) => (x.meter.layerSeconds() ?? NaN) * speed(x)).filter((x) => x > 0);
     if (refs.length === 0) return measuredParticipant(m.info, f);
     const mean = refs.reduce((a, b) => a + b, 0) / refs.length;
-    return measuredParticipant(m.info, { ...f, layerSeconds: mean / (m.info.speed ?? 1) });
+    const own = f.layerSeconds === undefined ? undefined : f.layerSeconds * speed(m);
+    const device = own === undefined || Math.abs(own / mean - 1) < SAME_SPEED ? mean : own;
+    return measuredParticipant(m.info, { ...f, layerSeconds: device / speed(m) });
   }
 
   /**

@@ -168,7 +168,11 @@ export class ShareSession {
     const ids = [...(withSelf ? [this.self] : []), ...peers.map((p) => p.info.id)];
     const mode = `${choice.split ?? 'fewest'} ${wire}`;
     const cur = this.current;
-    if (cur && cur.mode === mode && cur.members.size === ids.length && ids.every((id) => cur.members.has(id))) return cur.coord;
+    if (cur && cur.mode === mode && cur.members.size === ids.length && ids.every((id) => cur.members.has(id))) {
+      // The same peers: the plan may still move to what their measured links favour.
+      if (choice.split !== 'spread') await cur.coord.rebalance();
+      return cur.coord;
+    }
     this.disposeCoordinator();
     const selfHost = withSelf ? new ShardHost(this.o.selfHost!.factory) : undefined;
     const members = [
@@ -261,7 +265,7 @@ export class ShareSession {
       for (const s of e.plan.stages) this.set({ id: s.participant, state: 'serving', range: [s.from, s.to] });
       for (const s of e.plan.spares) this.set({ id: s.participant, state: 'spare', range: [s.from, s.to] });
       const desc = e.plan.stages.map((s) => `${s.participant} ${s.from}–${s.to - 1}`).join(', ');
-      this.log(`${e.replan ? 're-planned' : 'planned'}: ${desc}`);
+      this.log(`${e.replan ? `re-planned${e.measured ? ' (measured links)' : ''}` : 'planned'}: ${desc}`);
     } else if (e.type === 'promoted') {
       this.set({ id: e.participant, state: 'serving', range: [e.from, e.to] });
       this.log(`${e.participant} promoted to layers ${e.from}–${e.to - 1}`);

@@ -1,13 +1,15 @@
-// A participant that becomes slow mid-answer (its backend starts taking tens of milliseconds per
+// The coordinator over measured links. A participant that becomes slow mid-answer (its backend starts taking tens of milliseconds per
 // layers call after a few steps, as a throttled background tab or a thermally limited phone would)
 // is re-planned like one that left, and the greedy tokens stay those of one device; a slow one that
 // nobody else could replace is kept. In-process links carry the participant's own step time, as
-// the data-channel links do.
+// the data-channel links do. And between answers, a plan made with the admission's figures moves
+// to what the measured links favour (a link that turned out slow loses its stage), the moved stage
+// rebuilding its cache from the history so the conversation goes on with the same tokens.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/engine/backend.ts';
 import { createCpuBackend } from '../../src/engine/cpu/index.ts';
 import { Coordinator, type CoordinatorEvent } from '../../src/shard/coordinator.ts';
-import { LocalLink } from '../../src/shard/local-link.ts';
+import { LocalLink, type LinkFaults } from '../../src/shard/local-link.ts';
 import { ShardHost } from '../../src/shard/participant.ts';
 import { rangeMemory } from '../../src/shard/planner.ts';
 import type { StageSpec } from '../../src/shard/plan-types.ts';
@@ -54,7 +56,7 @@ async function greedy(be: Backend): Promise<number[]> {
 }
 
 /** Participants with room for `layers[i]` layers; `slow` names the one that slows down after 8 calls. */
-async function room(layers: number[], slow: string, custom?: StageSpec[]): Promise<{ coord: Coordinator; events: CoordinatorEvent[] }> {
+async function room(layers: number[], slow: string, custom?: StageSpec[], faults: Record<string, LinkFaults> = {}, speed: Record<string, number> = {}): Promise<{ coord: Coordinator; events: CoordinatorEvent[] }> {
   const members = layers.map((n, i) => {
     const id = `p${i}`;
     const host = new ShardHost(async (from, to) => {
@@ -62,7 +64,7 @@ async function room(layers: number[], slow: string, custom?: StageSpec[]): Promi
       return id === slow ? slowsDown(be, 8, 100) : be;
     });
     cleanup.push(() => host.dispose());
-    return { link: new LocalLink(id, host), info: { id, memoryBytes: rangeMemory(costs, 0, n), rttSeconds: 0.001, bandwidthBytesPerSecond: 1e8 } };
+    return { link: new LocalLink(id, host, faults[id]), info: { id, memoryBytes: rangeMemory(costs, 0, n), speed: speed[id] ?? 1, rttSeconds: 0.001, bandwidthBytesPerSecond: 1e8 } };
   });
   const events: CoordinatorEvent[] = [];
   const coord = await Coordinator.create({ local, costs, members, onEvent: (e) => events.push(e), plan: custom ? { strategy: 'custom', custom } : undefined });
@@ -101,5 +103,37 @@ describe('a participant that becomes slow', () => {
     expect(tokens).toEqual(reference);
     expect(losses(events)).toEqual([]);
     expect(coord.plan.stages.map((s) => s.participant).sort()).toEqual(['p0', 'p1']);
+  });
+});
+
+describe('rebalance between answers', () => {
+  it('moves a stage off a link measured slow, and the answer goes on with the single-device tokens', async () => {
+    // Room for 3 of 5 layers each: two are needed. Admission says the links are equal and p1 the
+    // fastest device, so the first plan gives p1 3 layers; its link turns out to add 60 ms to every call.
+    const { coord, events } = await room([3, 3, 3], 'none', undefined, { p1: { delayMs: 60 } }, { p1: 1.5 });
+    expect(coord.plan.stages.find((s) => s.participant === 'p1')).toMatchObject({ from: expect.any(Number), to: expect.any(Number) });
+    expect(await coord.rebalance()).toBe(false); // nothing measured yet: nothing to go on
+    let logits = await coord.forward(PROMPT, 0);
+    const tokens: number[] = [];
+    for (let i = 0; i < N; i++) {
+      tokens.push(argmax(logits));
+      if (i + 1 === N) break;
+      if (i === 12) {
+        expect(await coord.rebalance()).toBe(true);
+        expect(coord.plan.stages.map((s) => s.participant)).not.toContain('p1');
+        expect(await coord.rebalance()).toBe(false); // measured again, no better plan left
+      }
+      logits = await coord.forward([tokens[i]!], PROMPT.length + i);
+    }
+    expect(tokens).toEqual(reference);
+    expect(losses(events)).toEqual([]);
+    expect(events.filter((e) => e.type === 'planned' && e.measured)).toHaveLength(1);
+    expect(events.some((e) => e.type === 'rebuilt' && e.tokens === PROMPT.length + 12)).toBe(true);
+  });
+
+  it('leaves a user\'s pipeline alone', async () => {
+    const { coord } = await room([3, 3, 3], 'none', THREE_WAY, { p1: { delayMs: 60 } });
+    await greedy(coord);
+    expect(await coord.rebalance()).toBe(false);
   });
 });

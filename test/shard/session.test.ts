@@ -122,8 +122,9 @@ describe('share session', () => {
     const res = await generate(coord, tok, { prompt: ref.prompt, maxTokens: N, onToken: () => session.countToken() });
     expect(res.tokens).toEqual(ref.generated_tokens.slice(0, N));
     expect(events.flatMap((e) => (e.type === 'coordinator' && e.event.type === 'lost' ? [`${e.event.participant}:${e.event.reason}`] : []))).toEqual(['p1:slow']);
-    expect(coord.plan.stages.map((s) => s.participant)).toEqual(['p2', 'p3']);
-    expect(events.some((e) => e.type === 'log' && e.text.startsWith('re-planned: p2'))).toBe(true);
+    // Which of the two takes the larger share is the measurements' call.
+    expect(coord.plan.stages.map((s) => s.participant).sort()).toEqual(['p2', 'p3']);
+    expect(events.some((e) => e.type === 'log' && e.text.startsWith('re-planned: p'))).toBe(true);
     // The map: p1 marked slow; the others with their measured step time, round trip and bandwidth.
     await expect.poll(() => session.peers().find((p) => p.id === 'p2')?.layerMs).toBeGreaterThan(0);
     const rows = new Map(session.peers().map((p) => [p.id, p]));
@@ -132,7 +133,9 @@ describe('share session', () => {
       const f = session.linkFigures(id)!;
       expect(f.layerSeconds).toBeGreaterThan(0);
       expect(f.bandwidthBytesPerSecond).toBeGreaterThan(0); // Infinity when the frames are too small to time
-      expect(rows.get(id)).toMatchObject({ state: 'serving', rttMs: f.rttSeconds! * 1000 });
+      // The row is refreshed twice a second from the same meter (pings keep coming: not equal to the ms).
+      expect(rows.get(id)).toMatchObject({ state: 'serving', rttMs: expect.any(Number), layerMs: expect.any(Number), bandwidth: expect.any(Number) });
+      expect(rows.get(id)!.rttMs).toBeGreaterThan(0);
     }
   });
 
