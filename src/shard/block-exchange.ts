@@ -73,6 +73,15 @@ interface Broker {
   stop?(): Promise<void>;
 }
 
+/**
+ * A serving peer's bitswap ledger will not resend a block within this window, and (in @helia/bitswap
+ * 4.0.19) drops a repeated WANT-BLOCK for a block it already sent until a later message of ours has
+ * purged the old entry. Its 5 s default suits wantlist broadcasts; we ask one peer per block and
+ * keep what we get, so a repeat means we need the block again. Every room peer runs this code, so
+ * serving with 0 makes the entry stale at once; the asker's retry below covers the drop.
+ */
+const RESEND_WINDOW_MS = 0;
+
 interface PeerRecord {
   readonly bad: Set<string>;
   integrityFailures: number;
@@ -81,11 +90,13 @@ interface PeerRecord {
   served: number;
 }
 
-type Attempt = { ok: true; bytes: Uint8Array } | { ok: false };
+type Attempt = { ok: true; bytes: Uint8Array } | { ok: false; timedOut?: boolean };
 
 export class BlockExchange {
   private readonly broker: Required<Broker>;
   readonly node: Libp2p;
+  /** Peers that have delivered verified blocks to this node (any getter): worth a second ask. */
+  private readonly delivered = new Set<string>();
 
   private constructor(node: Libp2p, broker: Required<Broker>) {
     this.node = node;
@@ -115,7 +126,7 @@ export class BlockExchange {
       addBlockBroker: (b: Broker) => { broker = b; },
       addMixin: (m: { start?(h: unknown): Promise<void> | void }) => { mixins.push(m); },
     };
-    withBitswap(host as unknown as BitswapHost, options);
+    withBitswap(host as unknown as BitswapHost, { doNotResendBlockWindow: RESEND_WINDOW_MS, ...options });
     for (const m of mixins) await m.start?.(host);
     const b = broker;
     if (!b?.createSession || !b.announce || !b.stop) throw new Error('@helia/bitswap did not add its block broker');
@@ -174,7 +185,9 @@ export class BlockExchange {
         if (timer.aborted) {
           emit({ type: 'timeout', cid: key, peer: id, ms: timeoutMs });
           if (++r.consecutiveTimeouts >= maxTimeouts) ban(id, r, 'timeout');
-        } else emit({ type: 'miss', cid: key, peer: id }); // DONT_HAVE, or the link is gone
+          return { ok: false, timedOut: true };
+        }
+        emit({ type: 'miss', cid: key, peer: id }); // DONT_HAVE, or the link is gone
         return { ok: false };
       }
       r.consecutiveTimeouts = 0;
@@ -188,17 +201,23 @@ export class BlockExchange {
         return { ok: false };
       }
       r.served++;
+      this.delivered.add(id);
       emit({ type: 'block', cid: key, source: id, bytes: bytes.length, ms: performance.now() - t0 });
       return { ok: true, bytes };
     };
 
+    const r0 = (p: PeerId): PeerRecord => record(p.toString());
     const fromPeers = async (cid: CID, key: string, signal: AbortSignal | undefined): Promise<Uint8Array | undefined> => {
       for (const peer of candidates(key)) {
         throwIfAborted(signal);
         // Re-checked: a concurrent read may have banned this peer while we were asking another.
         const r = records.get(peer.toString());
         if (r?.banned || r?.bad.has(key)) continue;
-        const got = await ask(peer, cid, key, signal);
+        let got = await ask(peer, cid, key, signal);
+        // A peer that has served us may have dropped this ask (see RESEND_WINDOW_MS): its ledger
+        // has forgotten the stale entry by now, so one more ask reaches it. A peer that never
+        // served this node (a liar's bytes never count) gets no second chance.
+        if (!got.ok && got.timedOut && this.delivered.has(peer.toString()) && !r0(peer).banned) got = await ask(peer, cid, key, signal);
         if (got.ok) return got.bytes;
       }
       return undefined;

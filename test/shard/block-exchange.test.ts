@@ -137,6 +137,22 @@ describe('block exchange over bitswap', () => {
     expect((await readRange(storeFirst(bStore, again.get))).ok).toBe(true);
     expect(again.events).toEqual([]);
     expect(gwy.requests()).toBe(0);
+
+    // B asks A again for blocks A sent it a moment ago (a reader that lost them): A's bitswap ledger
+    // drops such a repeat once (RESEND_WINDOW_MS in block-exchange.ts); they still come from A.
+    const fresh = getter(b.exchange, [a.node], gwy.get, { timeoutMs: 500 });
+    expect((await readRange(storeFirst(new MemoryBlockstore(), fresh.get))).ok).toBe(true);
+    expect(gwy.requests()).toBe(0);
+    expect(ofType(fresh.events, 'banned')).toEqual([]);
+
+    // The same block asked again right after A sent it: A's ledger drops that ask once, so it times
+    // out, and the second ask (A has served this node) gets it; no gateway.
+    const first = getter(b.exchange, [a.node], gwy.get);
+    await first.get(root);
+    const repeat = getter(b.exchange, [a.node], gwy.get, { timeoutMs: 300 });
+    expect(await repeat.get(root)).toEqual(await store.get(root));
+    expect(gwy.requests()).toBe(0);
+    expect(sources(repeat.events)).toEqual([a.node.peerId.toString()]);
   });
 
   it('a peer serving corrupted bytes is caught, banned and not asked again; the blocks come from the gateway', async () => {
