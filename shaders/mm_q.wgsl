@@ -14,6 +14,16 @@
 // weight and does not grow with the row length. Limits: activations and products must stay below
 // f16's 65504, as in any f16 inference (f16 weights times activations).
 
+// Fusions (decode, issue 19; each a template flag, set by src/engine/gpu/fused.ts; the fused and
+// unfused graphs do the same f32 operations in the same order, so their results are bit-identical):
+//   NORM  (matvec) X is the raw residual row: the workgroup first computes 1/rms(X) exactly as
+//         ops.wgsl's rmsnorm does (WG strided sums, then a tree), then reads G[c] * (X[c] * inv)
+//         where the unfused graph read the rmsnorm output: no rmsnorm dispatch, no xn round trip.
+//   ROUTE (matvec, matmul) W is several matrices' rows concatenated (attn q|k|v, ffn gate|up):
+//         rows < split1 go to Y, < split2 to Y1 (row stride stride1), the rest to Y2 (stride2).
+//   GLU   (matvec) W is gate|up in one binding: output row r takes rows r and r + glu_rows and
+//         writes act(gate) * up (SiLU, or GELU-tanh with GELU): no silu_mul dispatch, no u buffer.
+//   ADD   (matvec) Y += W x: the residual add folded into attn_output / ffn_down.
 override WG: u32 = 64;
 // matvec and matmul: threads per output row (a power of two dividing WG); a workgroup owns
 // WG / LANES rows (and, for matmul, one tile of TT tokens).
@@ -28,6 +38,13 @@ const TT: u32 = 4u; // tokens per matmul workgroup: each decoded part is reused 
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(3) var<uniform> params: Params;
+//#if NORM
+@group(0) @binding(4) var<storage, read> G: array<f32>;
+//#endif
+//#if ROUTE
+@group(0) @binding(5) var<storage, read_write> Y1: array<f32>;
+@group(0) @binding(6) var<storage, read_write> Y2: array<f32>;
+//#endif
 
 //#include bytes
 //#if SHADER_F16
@@ -58,12 +75,77 @@ const NG: u32 = NPP / 4u; // groups of 4 weights per part
 
 var<workgroup> partial: array<f32, WG * TT>;
 
+//#if NORM
+var<private> inv_rms: f32;
+// 1/rms of X[x_offset .. x_offset + cols), in ops.wgsl rmsnorm's order (all threads call it).
+fn norm_prologue(lid: u32) {
+  var s = 0.0;
+  for (var c = lid; c < params.cols; c += WG) { let v = X[params.x_offset + c]; s += v * v; }
+  partial[lid] = s;
+  workgroupBarrier();
+  for (var k = WG / 2u; k > 0u; k /= 2u) {
+    if (lid < k) { partial[lid] += partial[lid + k]; }
+    workgroupBarrier();
+  }
+  inv_rms = 1.0 / sqrt(partial[0] / f32(params.cols) + params.eps);
+  workgroupBarrier();
+}
+fn xv(i: u32) -> f32 {
+  return G[i - params.x_offset] * (X[i] * inv_rms);
+}
+//#else
+fn xv(i: u32) -> f32 {
+  return X[i];
+}
+//#endif
+
 //#if SHADER_F16
 // Activations X[i .. i+4) rounded to f16 (group columns are consecutive in every block layout).
 fn x4h(i: u32) -> vec4<f16> {
-  return vec4<f16>(vec4<f32>(X[i], X[i + 1u], X[i + 2u], X[i + 3u]));
+  return vec4<f16>(vec4<f32>(xv(i), xv(i + 1u), xv(i + 2u), xv(i + 3u)));
+}
+// acc plus one part's dot product (blk: the block's byte offset, xb: its first activation).
+fn part_acc(acc: f32, blk: u32, p: u32, xb: u32) -> f32 {
+  var a = acc;
+  let w = dequant_part_h(blk, p);
+  for (var g = 0u; g < NG; g++) {
+    a += f32(dot(w[g], x4h(xb + part_col(p, 4u * g))));
+  }
+  return a;
+}
+//#else
+fn part_acc(acc: f32, blk: u32, p: u32, xb: u32) -> f32 {
+  var a = acc;
+  let w = dequant_part(blk, p);
+  for (var k = 0u; k < NPP; k++) {
+    a += w[k] * xv(xb + part_col(p, k));
+  }
+  return a;
 }
 //#endif
+
+// Output element (token t, global row r): Y[t * y_stride + r], or routed to Y1/Y2 (ROUTE), or added (ADD).
+fn store_y(t: u32, r: u32, v: f32) {
+//#if ROUTE
+  if (r >= params.split2) { Y2[t * params.stride2 + r - params.split2] = v; return; }
+  if (r >= params.split1) { Y1[t * params.stride1 + r - params.split1] = v; return; }
+//#endif
+//#if ADD
+  Y[t * params.y_stride + r] = Y[t * params.y_stride + r] + v;
+//#else
+  Y[t * params.y_stride + r] = v;
+//#endif
+}
+
+// The GLU output: act(gate) * up, as ops.wgsl's silu_mul / gelu_mul compute it.
+fn glu(g: f32, u: f32) -> f32 {
+//#if GELU
+  let t = tanh(clamp(0.7978845608028654 * g * (1.0 + 0.044715 * g * g), -15.0, 15.0));
+  return 0.5 * g * (1.0 + t) * u;
+//#else
+  return g / (1.0 + exp(-g)) * u;
+//#endif
+}
 
 // Sum v over the workgroup into partial[slot * WG] (valid for lid == 0 after the call).
 fn wg_sum(v: f32, lid: u32, slot: u32, sg_size: u32) -> f32 {
@@ -100,44 +182,61 @@ fn matvec(
 //#if !SUBGROUPS
   let sg_size = 1u;
 //#endif
+//#if NORM
+  norm_prologue(lid);
+//#endif
   let lane = lid % LANES;
   let row = (wid.x + wid.y * nwg.x) * (WG / LANES) + lid / LANES;
   let in_range = row < params.rows;
   var acc = 0.0;
+  var acc2 = 0.0; // GLU: the up row's sum
   if (in_range) {
     let nb = params.cols / BLOCK_W;
     let row_off = row * nb * BLOCK_BYTES;
+//#if GLU
+    let row_off2 = (row + params.glu_rows) * nb * BLOCK_BYTES;
+//#endif
     for (var u = lane; u < nb * PARTS; u += LANES) {
       let b = u / PARTS;
       let p = u % PARTS;
       let xb = params.x_offset + b * BLOCK_W;
-//#if SHADER_F16
-      let w = dequant_part_h(row_off + b * BLOCK_BYTES, p);
-      for (var g = 0u; g < NG; g++) {
-        acc += f32(dot(w[g], x4h(xb + part_col(p, 4u * g))));
-      }
-//#else
-      let w = dequant_part(row_off + b * BLOCK_BYTES, p);
-      for (var k = 0u; k < NPP; k++) {
-        acc += w[k] * X[xb + part_col(p, k)];
-      }
+      acc = part_acc(acc, row_off + b * BLOCK_BYTES, p, xb);
+//#if GLU
+      acc2 = part_acc(acc2, row_off2 + b * BLOCK_BYTES, p, xb);
 //#endif
     }
   }
   if (LANES == WG) {
-    let s = wg_sum(acc, lid, 0u, sg_size);
-    if (lid == 0u && in_range) { Y[params.y_offset + row] = s; }
+    var s = wg_sum(acc, lid, 0u, sg_size);
+//#if GLU
+    s = glu(s, wg_sum(acc2, lid, 1u, sg_size));
+//#endif
+    if (lid == 0u && in_range) { store_y(0u, params.y_offset + row, s); }
     return;
   }
   // Several rows per workgroup: a tree over each row's LANES slots (LANES is an override, so
-  // every barrier below is in uniform control flow).
+  // every barrier below is in uniform control flow). GLU's second sum uses the next WG slots.
   partial[lid] = acc;
+//#if GLU
+  partial[WG + lid] = acc2;
+//#endif
   workgroupBarrier();
   for (var stride = LANES / 2u; stride > 0u; stride /= 2u) {
-    if (lane < stride) { partial[lid] += partial[lid + stride]; }
+    if (lane < stride) {
+      partial[lid] += partial[lid + stride];
+//#if GLU
+      partial[WG + lid] += partial[WG + lid + stride];
+//#endif
+    }
     workgroupBarrier();
   }
-  if (lane == 0u && in_range) { Y[params.y_offset + row] = partial[lid]; }
+  if (lane == 0u && in_range) {
+    var s = partial[lid];
+//#if GLU
+    s = glu(s, partial[WG + lid]);
+//#endif
+    store_y(0u, params.y_offset + row, s);
+  }
 }
 
 // Y[t][y_offset + row] = sum_c W[row][c] * X[t][x_offset + c], for t < n_tok. Workgroup
@@ -183,7 +282,7 @@ fn matmul(
         }
 //#else
         for (var k = 0u; k < NPP; k++) {
-          s += w[k] * X[xb + part_col(p, k)];
+          s += w[k] * xv(xb + part_col(p, k));
         }
 //#endif
         acc[t] += s;
@@ -194,7 +293,7 @@ fn matmul(
     for (var t = 0u; t < TT; t++) {
       let s = wg_sum(acc[t], lid, t, sg_size);
       if (lid == 0u && in_range && t0 + t < params.n_tok) {
-        Y[(t0 + t) * params.y_stride + params.y_offset + row] = s;
+        store_y(t0 + t, params.y_offset + row, s);
       }
     }
     return;
@@ -211,7 +310,7 @@ fn matmul(
   }
   if (lane == 0u && in_range) {
     for (var t = 0u; t < TT; t++) {
-      if (t0 + t < params.n_tok) { Y[(t0 + t) * params.y_stride + params.y_offset + row] = partial[t * WG + lid]; }
+      if (t0 + t < params.n_tok) { store_y(t0 + t, params.y_offset + row, partial[t * WG + lid]); }
     }
   }
 }

@@ -43,7 +43,7 @@ export function randomTensorBytes(type: number, rows: number, cols: number, next
  * types with a min (Q2_K, Q4_K: w = d*sc*q - dmin*m) |d*sc*q| + |dmin*m|, found by dequantizing
  * the same blocks with dmin and then d zeroed (ggml's own dequantization, nothing re-derived).
  */
-function termMagnitudes(type: number, bytes: Uint8Array, n: number, w: Float32Array): Float32Array {
+export function termMagnitudes(type: number, bytes: Uint8Array, n: number, w: Float32Array): Float32Array {
   const fields = F16_FIELDS[type] ?? [];
   if (fields.length < 2) return w.map(Math.abs);
   const { blockBytes } = gpuBlockType(type);
@@ -58,7 +58,7 @@ function termMagnitudes(type: number, bytes: Uint8Array, n: number, w: Float32Ar
 }
 
 /** f16 unit roundoff (round to nearest, 11-bit significand). */
-const U16 = 2 ** -11;
+export const U16 = 2 ** -11;
 
 /**
  * The f16 variant's bound, per output, to first order in u = 2^-11 (f16's unit roundoff). A weight's

@@ -32,5 +32,6 @@ describe('Conversation (WebGPU)', () => {
       subject.dispose();
       fresh.dispose();
     }
-  });
+    // Two backends and ~15 pipelines (the fused decode kernels among them) compiled on SwiftShader.
+  }, 180_000);
 });

@@ -11,13 +11,16 @@ import { layerWindow, ropeParams } from '../family.ts';
 import { resolveKvLayout, type KvLayout, type KvOptions } from '../kv/layout.ts';
 import { GpuKvCache } from '../kv/gpu-cache.ts';
 import { prepareKvAttention, prepareRotate } from '../kv/gpu-kv.ts';
-import { weightBuffers, type ModelWeights } from './weights.ts';
+import { weightBuffers, type LayerWeights, type ModelWeights } from './weights.ts';
+import { prepareFusedMatvec, prepareRoutedMatmul, type FusedMatvecOptions } from './fused.ts';
 import { ContextOverflowError } from '../errors.ts';
 
 /**
  * The work of one forward() call, from the backend's own bookkeeping (issue: decode at the bandwidth
  * limit). weightBytes: the quantized tensors the kernels read (each matrix once per dispatch);
- * kvBytes: the cache rows attention reads (average bytes per position of the layout).
+ * kvBytes: the cache rows attention reads (average bytes per position of the layout);
+ * activationBytes: f32 activations each dispatch reads and writes, every tensor counted once per
+ * dispatch (norm weights and biases included, the KV cache not): what fusions save.
  */
 export interface GpuWork {
   dispatches: number;
@@ -26,9 +29,10 @@ export interface GpuWork {
   uniformWrites: number;
   weightBytes: number;
   kvBytes: number;
+  activationBytes: number;
 }
 
-const noWork = (): GpuWork => ({ dispatches: 0, pipelineSwitches: 0, bindGroups: 0, uniformWrites: 0, weightBytes: 0, kvBytes: 0 });
+const noWork = (): GpuWork => ({ dispatches: 0, pipelineSwitches: 0, bindGroups: 0, uniformWrites: 0, weightBytes: 0, kvBytes: 0, activationBytes: 0 });
 
 export interface GpuBackendOptions {
   layerRange: readonly [number, number];
@@ -36,6 +40,12 @@ export interface GpuBackendOptions {
   batch?: number;
   /** KV cache mode, group and window (default f16; 'f32' is exact, for reference comparisons). */
   kv?: KvOptions;
+  /**
+   * Decode fusions (default on): RMSNorm folded into the next matvec, Q/K/V and gate/up as one
+   * dispatch when the weights were loaded concatenated (weights.ts, LoadOptions.fuse), SwiGLU/GELU
+   * on the way out, the residual add inside attn_output/ffn_down. Off: one dispatch per op.
+   */
+  fuse?: boolean;
 }
 
 type Scratch = Record<'x' | 'xn' | 'q' | 'kn' | 'vn' | 'att' | 'o' | 'g' | 'u' | 'tok', GPUBuffer>;
@@ -51,6 +61,8 @@ export class GpuBackend implements Backend {
   private readonly fr: FramedRuntime;
   private readonly w: ModelWeights;
   private readonly batch: number;
+  /** See GpuBackendOptions.fuse. */
+  readonly fuse: boolean;
   /** The KV cache's resolved layout (mode, groups, window, words). */
   readonly kvLayout: KvLayout;
   private readonly kv: GpuKvCache;
@@ -73,6 +85,7 @@ export class GpuBackend implements Backend {
     this.w = weights;
     this.layerRange = opts.layerRange;
     this.batch = Math.max(1, opts.batch ?? 64);
+    this.fuse = opts.fuse ?? true;
     const c = config;
     const B = this.batch;
     const f = (n: number, label: string) => rt.pool.acquire(n * 4, 'scratch', label);
@@ -100,11 +113,32 @@ export class GpuBackend implements Backend {
 
   private mm(w: QuantTensor, x: GPUBuffer, y: GPUBuffer, nTok: number, o: { xOffset?: number; yOffset?: number; yStride?: number } = {}): Promise<PreparedDispatch> {
     this.work.weightBytes += w.rows * w.rowBytes;
+    this.act(nTok * w.cols, nTok * w.rows);
     if (nTok === 1) return prepareMatvecQ(this.fr, w, x, y, o);
     return prepareMatmulQ(this.fr, w, x, y, nTok, { xOffset: o.xOffset, yOffset: o.yOffset, xStride: w.cols, yStride: o.yStride ?? w.rows });
   }
 
+  /** A fused matvec (src/engine/gpu/fused.ts), its weights counted like mm's. */
+  private fmv(w: QuantTensor, x: GPUBuffer, y: GPUBuffer | undefined, o: FusedMatvecOptions): Promise<PreparedDispatch> {
+    this.work.weightBytes += w.rows * w.rowBytes;
+    const out = o.glu ? w.rows / 2 : w.rows;
+    this.act(w.cols * (o.norm ? 2 : 1) + (o.add ? out : 0), out);
+    return prepareFusedMatvec(this.fr, w, x, y, o);
+  }
+
+  /** Activation floats an op reads and writes (each tensor once per dispatch: no cache effects). */
+  private act(read: number, written: number): void {
+    this.work.activationBytes += 4 * (read + written);
+  }
+
+  /** A small op's step, counted: `read` and `written` floats. */
+  private ew(step: Step, read: number, written: number): Step {
+    this.act(read, written);
+    return step;
+  }
+
   /** Prepare (through the frame: kept bind groups), write the uniforms once, encode one pass, submit. */
+
   private async run(build: () => Step[]): Promise<void> {
     this.frame.begin();
     const ds = (await Promise.all(build())).flat();
@@ -146,7 +180,82 @@ export class GpuBackend implements Backend {
     this.rt.device.queue.writeBuffer(this.s.tok, 0, ids);
     const e = this.config.family.embedScale;
     this.work.weightBytes += ids.length * w.rowBytes;
-    return [prepareGetRows(this.fr, w, this.s.tok, this.s.x, ids.length), ...(e !== 1 ? [scale(this.fr, this.s.x, ids.length * this.config.nEmbd, e)] : [])];
+    const n = ids.length * this.config.nEmbd;
+    this.act(ids.length, n);
+    return [prepareGetRows(this.fr, w, this.s.tok, this.s.x, ids.length), ...(e !== 1 ? [this.ew(scale(this.fr, this.s.x, n, e), n, n)] : [])];
+  }
+
+  /** Decode fusions apply: one token and the `fuse` option (prefill keeps the unfused graph). */
+  private fusing(nTok: number): boolean {
+    return this.fuse && nTok === 1;
+  }
+
+  /** norm(x) -> q, kn, vn: one NORM+ROUTE matvec (fused layout), NORM matvecs, or rmsnorm then matmuls. */
+  private qkvSteps(L: LayerWeights, nTok: number): Step[] {
+    const c = this.config;
+    const s = this.s;
+    const outs = [{ buffer: s.q, rows: c.nHead * c.headDimK }, { buffer: s.kn, rows: c.nHeadKv * c.headDimK }, { buffer: s.vn, rows: c.nHeadKv * c.headDimV }];
+    const norm = { weight: L.attnNorm, eps: c.normEps };
+    if (this.fusing(nTok)) {
+      if ('qkv' in L.attn) return [this.fmv(L.attn.qkv, s.x, undefined, { norm, route: outs })];
+      const { q, k, v } = L.attn;
+      return [q, k, v].map((m, i) => this.fmv(m, s.x, outs[i]!.buffer, { norm }));
+    }
+    const nE = nTok * c.nEmbd;
+    const steps: Step[] = [this.ew(rmsnorm(this.fr, s.x, L.attnNorm, s.xn, nTok, c.nEmbd, c.normEps), nE + c.nEmbd, nE)];
+    if ('qkv' in L.attn) {
+      this.work.weightBytes += L.attn.qkv.rows * L.attn.qkv.rowBytes;
+      this.act(nE, nTok * L.attn.qkv.rows);
+      steps.push(prepareRoutedMatmul(this.fr, L.attn.qkv, s.xn, nTok, outs));
+    } else {
+      // The batch's K and V stay in f32 scratch for its own attention, then go to the cache.
+      const { q, k, v } = L.attn;
+      steps.push(this.mm(q, s.xn, s.q, nTok), this.mm(k, s.xn, s.kn, nTok, { yStride: outs[1]!.rows }), this.mm(v, s.xn, s.vn, nTok, { yStride: outs[2]!.rows }));
+    }
+    return steps;
+  }
+
+  /** x += post(W_o att + b): the residual add inside the matvec when nothing sits between them. */
+  private residualSteps(m: QuantTensor, input: GPUBuffer, nTok: number, bias: GPUBuffer | undefined, post: GPUBuffer | undefined): Step[] {
+    const c = this.config;
+    const s = this.s;
+    const nE = nTok * c.nEmbd;
+    if (this.fusing(nTok) && !bias && !post) return [this.fmv(m, input, s.x, { add: true })];
+    return [
+      this.mm(m, input, s.o, nTok),
+      ...(bias ? [this.ew(addBias(this.fr, s.o, bias, nE, c.nEmbd), nE + c.nEmbd, nE)] : []),
+      ...(post ? [this.ew(rmsnormInPlace(this.fr, s.o, post, nTok, c.nEmbd, c.normEps), nE + c.nEmbd, nE)] : []),
+      this.ew(add(this.fr, s.x, s.o, nE), 2 * nE, nE),
+    ];
+  }
+
+  /** norm(x) -> act(gate) * up in s.g: one NORM+GLU matvec (fused layout), or the parts then silu/gelu_mul. */
+  private gluSteps(L: LayerWeights, nTok: number): Step[] {
+    const c = this.config;
+    const s = this.s;
+    const act = c.family.ffnAct === 'gelu' ? 'gelu' : 'silu';
+    const nF = nTok * c.nFf;
+    const mul = (): Step => this.ew((act === 'gelu' ? geluMul : siluMul)(this.fr, s.g, s.u, nF), 2 * nF, nF);
+    const outs = [{ buffer: s.g, rows: c.nFf }, { buffer: s.u, rows: c.nFf }];
+    const norm = { weight: L.ffnNorm, eps: c.normEps };
+    if (this.fusing(nTok)) {
+      if ('gateUp' in L.ffn) {
+        // GLU needs rows r and nFf + r in one binding; a tensor split across bindings routes instead.
+        if (L.ffn.gateUp.chunks.length === 1) return [this.fmv(L.ffn.gateUp, s.x, s.g, { norm, glu: act })];
+        return [this.fmv(L.ffn.gateUp, s.x, undefined, { norm, route: outs }), mul()];
+      }
+      return [this.fmv(L.ffn.gate, s.x, s.g, { norm }), this.fmv(L.ffn.up, s.x, s.u, { norm }), mul()];
+    }
+    const nE = nTok * c.nEmbd;
+    const steps: Step[] = [this.ew(rmsnorm(this.fr, s.x, L.ffnNorm, s.xn, nTok, c.nEmbd, c.normEps), nE + c.nEmbd, nE)];
+    if ('gateUp' in L.ffn) {
+      this.work.weightBytes += L.ffn.gateUp.rows * L.ffn.gateUp.rowBytes;
+      this.act(nE, 2 * nF);
+      steps.push(prepareRoutedMatmul(this.fr, L.ffn.gateUp, s.xn, nTok, outs));
+    } else {
+      steps.push(this.mm(L.ffn.gate, s.xn, s.g, nTok), this.mm(L.ffn.up, s.xn, s.u, nTok));
+    }
+    return [...steps, mul()];
   }
 
   private layerSteps(l: number, nTok: number, pos: number): Step[] {
@@ -167,25 +276,23 @@ export class GpuBackend implements Backend {
     // q0 first: store() advances the layer's quantized count for the next batch.
     const q0 = this.kv.q0(l, pos);
     const rot = this.kvLayout.rotate;
-    const rotate = (x: GPUBuffer, nHead: number, headDim: number): Step[] => (rot ? [prepareRotate(rt, x, { rows: nTok, nHead, headDim })] : []);
+    const rotate = (x: GPUBuffer, nHead: number, headDim: number): Step => prepareRotate(rt, x, { rows: nTok, nHead, headDim });
     const opt = (b: GPUBuffer | undefined, step: (b: GPUBuffer) => Step): Step[] => (b ? [step(b)] : []);
-    const nE = nTok * c.nEmbd;
+    // In-place ops over n floats (plus a per-row vector of `v`): read n + v, write n.
+    const inPlace = (step: Step, n: number, v = 0): Step => this.ew(step, n + v, n);
+    const [nq, nk, nv, no] = [nTok * qD, nTok * kvK, nTok * kvV, nTok * c.nHead * c.headDimV];
+    this.act(nq + nk + nv, no); // attention: q and the batch's k, v in; its output (the cache: kvBytes)
+    this.act(nk + nv, 0); // the cache append reads the batch's k, v
     return [
-      rmsnorm(rt, s.x, L.attnNorm, s.xn, nTok, c.nEmbd, c.normEps),
-      this.mm(L.q, s.xn, s.q, nTok),
-      // The batch's K and V stay in f32 scratch for its own attention, then go to the cache.
-      this.mm(L.k, s.xn, s.kn, nTok, { yStride: kvK }),
-      this.mm(L.v, s.xn, s.vn, nTok, { yStride: kvV }),
-      ...opt(L.qBias, (b) => addBias(rt, s.q, b, nTok * qD, qD)),
-      ...opt(L.kBias, (b) => addBias(rt, s.kn, b, nTok * kvK, kvK)),
-      ...opt(L.vBias, (b) => addBias(rt, s.vn, b, nTok * kvV, kvV)),
-      ...opt(L.qNorm, (b) => rmsnormInPlace(rt, s.q, b, nTok * c.nHead, c.headDimK, c.normEps)),
-      ...opt(L.kNorm, (b) => rmsnormInPlace(rt, s.kn, b, nTok * c.nHeadKv, c.headDimK, c.normEps)),
-      rope(rt, s.q, { ...ropeArgs, nHead: c.nHead, headDim: c.headDimK }),
-      rope(rt, s.kn, { ...ropeArgs, nHead: c.nHeadKv, headDim: c.headDimK }),
-      ...rotate(s.q, c.nHead, c.headDimK),
-      ...rotate(s.kn, c.nHeadKv, c.headDimK),
-      ...rotate(s.vn, c.nHeadKv, c.headDimV),
+      ...this.qkvSteps(L, nTok),
+      ...opt(L.qBias, (b) => inPlace(addBias(rt, s.q, b, nq, qD), nq, qD)),
+      ...opt(L.kBias, (b) => inPlace(addBias(rt, s.kn, b, nk, kvK), nk, kvK)),
+      ...opt(L.vBias, (b) => inPlace(addBias(rt, s.vn, b, nv, kvV), nv, kvV)),
+      ...opt(L.qNorm, (b) => inPlace(rmsnormInPlace(rt, s.q, b, nTok * c.nHead, c.headDimK, c.normEps), nq, c.headDimK)),
+      ...opt(L.kNorm, (b) => inPlace(rmsnormInPlace(rt, s.kn, b, nTok * c.nHeadKv, c.headDimK, c.normEps), nk, c.headDimK)),
+      inPlace(rope(rt, s.q, { ...ropeArgs, nHead: c.nHead, headDim: c.headDimK }), nq),
+      inPlace(rope(rt, s.kn, { ...ropeArgs, nHead: c.nHeadKv, headDim: c.headDimK }), nk),
+      ...(rot ? [inPlace(rotate(s.q, c.nHead, c.headDimK), nq), inPlace(rotate(s.kn, c.nHeadKv, c.headDimK), nk), inPlace(rotate(s.vn, c.nHeadKv, c.headDimV), nv)] : []),
       prepareKvAttention(rt, this.kvLayout, { q: s.q, kc: this.kv.k.get(l)!, vc: this.kv.v.get(l)!, kn: s.kn, vn: s.vn, o: s.att }, {
         nTok,
         nHead: c.nHead,
@@ -199,18 +306,10 @@ export class GpuBackend implements Backend {
         window: layerWindow(c, l),
       }),
       this.kv.store(l, pos, nTok, s.kn, s.vn),
-      ...rotate(s.att, c.nHead, c.headDimV),
-      this.mm(L.o, s.att, s.o, nTok),
-      ...opt(L.oBias, (b) => addBias(rt, s.o, b, nE, c.nEmbd)),
-      ...opt(L.postAttnNorm, (b) => rmsnormInPlace(rt, s.o, b, nTok, c.nEmbd, c.normEps)),
-      add(rt, s.x, s.o, nE),
-      rmsnorm(rt, s.x, L.ffnNorm, s.xn, nTok, c.nEmbd, c.normEps),
-      this.mm(L.gate, s.xn, s.g, nTok),
-      this.mm(L.up, s.xn, s.u, nTok),
-      (f.ffnAct === 'gelu' ? geluMul : siluMul)(rt, s.g, s.u, nTok * c.nFf),
-      this.mm(L.down, s.g, s.o, nTok),
-      ...opt(L.postFfnNorm, (b) => rmsnormInPlace(rt, s.o, b, nTok, c.nEmbd, c.normEps)),
-      add(rt, s.x, s.o, nE),
+      ...(rot ? [inPlace(rotate(s.att, c.nHead, c.headDimV), no)] : []),
+      ...this.residualSteps(L.o, s.att, nTok, L.oBias, L.postAttnNorm),
+      ...this.gluSteps(L, nTok),
+      ...this.residualSteps(L.down, s.g, nTok, undefined, L.postFfnNorm),
     ];
   }
 
@@ -225,11 +324,13 @@ export class GpuBackend implements Backend {
     }
     const n = rows * c.nVocab;
     const cap = c.family.finalSoftcap;
+    const xOffset = all ? 0 : (nTok - 1) * c.nEmbd;
     return [
-      rmsnorm(this.fr, this.s.x, this.w.outputNorm, this.s.xn, rows, c.nEmbd, c.normEps, all ? 0 : (nTok - 1) * c.nEmbd),
-      this.mm(this.w.output, this.s.xn, this.logits, rows),
-      ...(this.w.outputBias ? [addBias(this.fr, this.logits, this.w.outputBias, n, c.nVocab)] : []),
-      ...(cap > 0 ? [softcap(this.fr, this.logits, n, cap)] : []),
+      ...(this.fuse && rows === 1
+        ? [this.fmv(this.w.output, this.s.x, this.logits, { norm: { weight: this.w.outputNorm, eps: c.normEps }, xOffset })]
+        : [this.ew(rmsnorm(this.fr, this.s.x, this.w.outputNorm, this.s.xn, rows, c.nEmbd, c.normEps, xOffset), (rows + 1) * c.nEmbd, rows * c.nEmbd), this.mm(this.w.output, this.s.xn, this.logits, rows)]),
+      ...(this.w.outputBias ? [this.ew(addBias(this.fr, this.logits, this.w.outputBias, n, c.nVocab), n + c.nVocab, n)] : []),
+      ...(cap > 0 ? [this.ew(softcap(this.fr, this.logits, n, cap), n, n)] : []),
     ];
   }
 

@@ -28,6 +28,8 @@ export interface GpuBackendCreateOptions {
   nCtx?: number;
   /** KV cache: mode (f32 | f16 | q8 | q4 | q3 | q2; default q8, see DEFAULT_KV_MODE), group and window (src/engine/kv/layout.ts). */
   kv?: KvOptions;
+  /** Decode fusions and the weight layout they need (default on; GpuBackendOptions.fuse). */
+  fuse?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: { tensor: string; bytesDone: number; bytesTotal: number }) => void;
 }
@@ -51,13 +53,14 @@ export async function createGpuBackend(file: GgufFile, source: RangeSource, opts
     embedding: opts.embedding ?? range[0] === 0,
     head: opts.head ?? range[1] === config.nLayer,
     maxBindingBytes: opts.maxBindingBytes,
+    fuse: opts.fuse ?? true,
     signal: opts.signal,
     onTensor: (tensor, bytes) => {
       done += bytes;
       opts.onProgress?.({ tensor, bytesDone: done, bytesTotal: total });
     },
   });
-  const be = new GpuBackend(rt, config, weights, { layerRange: range, batch: opts.batch, kv: opts.kv });
+  const be = new GpuBackend(rt, config, weights, { layerRange: range, batch: opts.batch, kv: opts.kv, fuse: opts.fuse ?? true });
   be.contextReason = context.reason;
   return be;
 }

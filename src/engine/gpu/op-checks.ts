@@ -7,6 +7,7 @@ import type { PreparedDispatch } from '../../gpu/dispatch.ts';
 import { poison, runOnce, type CheckResult } from '../../gpu/check-util.ts';
 import { normals, rng } from '../../util/random.ts';
 import { addBias as addBiasRef, geglu, rmsnorm as rmsnormRef, rope as ropeRef, ropeTable as ropeTableRef, scaleInPlace, softcap as softcapRef, swiglu } from '../cpu/math.ts';
+import { runFusedChecks } from './fused-checks.ts';
 import { addBias, geluMul, rmsnorm, rmsnormInPlace, rope, ropeTable, scale, siluMul, softcap } from './ops.ts';
 
 /** Tolerance per element: |got - want| <= tol * (1 + |want|) (f32 evaluation of f64 references). */
@@ -110,5 +111,7 @@ export async function runOpChecks(rt: GpuRuntime, seed: number): Promise<CheckRe
     out.push(await checkRope(rt, s++, neox, 12, true));
   }
   out.push(...(await checkElementwise(rt, s++)));
+  // The fused decode kernels in the variant this device gets (all variants: test/engine-gpu/fused-kernels.test.ts).
+  out.push(...(await runFusedChecks(rt, s++, false)));
   return out;
 }

@@ -11,11 +11,14 @@ import { ModelTensorError } from '../errors.ts';
 import { ropeFactorTensor } from '../family.ts';
 import { fusedRows } from '../weights.ts';
 
+/** Q, K and V as three tensors, or (fuse, one GGUF type) one tensor of their rows, q | k | v. */
+export type AttnMatrices = { q: QuantTensor; k: QuantTensor; v: QuantTensor } | { qkv: QuantTensor };
+/** Gate and up as two tensors, or (fuse, one GGUF type) one tensor of their rows, gate | up. */
+export type FfnMatrices = { gate: QuantTensor; up: QuantTensor } | { gateUp: QuantTensor };
+
 export interface LayerWeights {
   attnNorm: GPUBuffer;
-  q: QuantTensor;
-  k: QuantTensor;
-  v: QuantTensor;
+  attn: AttnMatrices;
   /** q/k/v biases (qwen2), per-head q/k norms (qwen3, gemma3), output bias, post norms (gemma). */
   qBias?: GPUBuffer;
   kBias?: GPUBuffer;
@@ -26,8 +29,7 @@ export interface LayerWeights {
   oBias?: GPUBuffer;
   postAttnNorm?: GPUBuffer;
   ffnNorm: GPUBuffer;
-  gate: QuantTensor;
-  up: QuantTensor;
+  ffn: FfnMatrices;
   down: QuantTensor;
   postFfnNorm?: GPUBuffer;
 }
@@ -49,6 +51,8 @@ export interface LoadOptions {
   embedding: boolean;
   head: boolean;
   maxBindingBytes?: number;
+  /** Hold Q/K/V and gate/up concatenated when each set shares a GGUF type (the fused kernels' layout). */
+  fuse?: boolean;
   signal?: AbortSignal;
   onTensor?: (name: string, bytes: number) => void;
 }
@@ -74,13 +78,53 @@ async function matrix(rt: GpuRuntime, src: RangeSource, t: GgufTensorInfo, widen
   const base = t.absoluteOffset + row0 * rowBytes;
   const label = part ? `${t.name}[${row0}..${row0 + rows})` : t.name;
   o.onTensor?.(label, rows * rowBytes);
-  if (t.type in GPU_BLOCK_TYPES && (t.type > 1 || cols % 4 === 0)) {
+  if (gpuNative(t)) {
     return uploadQuantTensor(rt, t.type, rows, cols, (off, len) => src.read(base + off, len), { label, maxBindingBytes: o.maxBindingBytes });
   }
   // No GPU kernel for this type: dequantize on the CPU (throws a typed error for unknown types).
   widened.push(`${label} (${t.typeName})`);
   const f = dequantize(t.type, await src.read(base, rows * rowBytes), rows * cols);
   return uploadQuantTensor(rt, 0, rows, cols, (off, len) => new Uint8Array(f.buffer, off, len), { label, maxBindingBytes: o.maxBindingBytes });
+}
+
+/** Whether a matrix of this type and width uploads as is (not widened to F32). */
+function gpuNative(t: GgufTensorInfo): boolean {
+  return t.type in GPU_BLOCK_TYPES && (t.type > 1 || t.shape[0] % 4 === 0);
+}
+
+/**
+ * Matrices of one type and width as one tensor of their rows in order (q | k | v, gate | up),
+ * read piece by piece from the file: the fused kernels route each row range to its own output.
+ */
+async function concatMatrix(rt: GpuRuntime, src: RangeSource, ts: GgufTensorInfo[], o: LoadOptions): Promise<QuantTensor> {
+  o.signal?.throwIfAborted();
+  const cols = ts[0]!.shape[0];
+  let start = 0;
+  const parts = ts.map((t) => {
+    const p = { t, start, bytes: t.byteSize };
+    start += t.byteSize;
+    o.onTensor?.(t.name, t.byteSize);
+    return p;
+  });
+  const rows = ts.reduce((n, t) => n + (t.shape[1] ?? 1), 0);
+  const label = ts.map((t) => t.name).join('|');
+  return uploadQuantTensor(rt, ts[0]!.type, rows, cols, async (off, len) => {
+    const out = new Uint8Array(len);
+    for (const p of parts) {
+      const a = Math.max(off, p.start);
+      const z = Math.min(off + len, p.start + p.bytes);
+      if (a < z) out.set(await src.read(p.t.absoluteOffset + a - p.start, z - a), a - off);
+    }
+    return out;
+  }, { label, maxBindingBytes: o.maxBindingBytes });
+}
+
+/** Concatenate when the fused layout applies (fuse on, one native type, one width), else undefined. */
+async function maybeConcat(rt: GpuRuntime, src: RangeSource, ts: GgufTensorInfo[], o: LoadOptions): Promise<QuantTensor | undefined> {
+  if (!o.fuse) return undefined;
+  const t0 = ts[0]!;
+  if (!ts.every((t) => gpuNative(t) && t.type === t0.type && t.shape[0] === t0.shape[0])) return undefined;
+  return concatMatrix(rt, src, ts, o);
 }
 
 async function floats(src: RangeSource, t: GgufTensorInfo): Promise<Float32Array> {
@@ -98,14 +142,25 @@ async function loadLayer(rt: GpuRuntime, file: GgufFile, src: RangeSource, cfg: 
   const opt = (on: boolean, s: string) => (on ? vec(s) : Promise.resolve(undefined));
   const mat = (s: string, part?: RowRange) => matrix(rt, src, n(s), widened, o, part);
   const fr = fusedRows(cfg);
+  const loadFfn = async (): Promise<FfnMatrices> => {
+    // phi3's ffn_up already is gate | up.
+    if (f.fusedGateUp) return o.fuse && gpuNative(n('ffn_up')) ? { gateUp: await mat('ffn_up') } : { gate: await part('ffn_up', 'ffn_gate'), up: await part('ffn_up', 'ffn_up') };
+    const gateUp = await maybeConcat(rt, src, [n('ffn_gate'), n('ffn_up')], o);
+    return gateUp ? { gateUp } : { gate: await mat('ffn_gate'), up: await mat('ffn_up') };
+  };
   // A fused tensor's parts upload as row ranges of it (no copy of the whole on the CPU).
   const part = (fused: string, role: keyof typeof fr) => mat(fused, { row0: fr[role][0], rows: fr[role][1] - fr[role][0] });
   const attnNorm = await vec('attn_norm');
-  const [q, k, v] = f.fusedQkv
-    ? [await part('attn_qkv', 'attn_q'), await part('attn_qkv', 'attn_k'), await part('attn_qkv', 'attn_v')]
-    : [await mat('attn_q'), await mat('attn_k'), await mat('attn_v')];
+  let attn: AttnMatrices;
+  if (f.fusedQkv) {
+    // phi3's attn_qkv already is q | k | v: whole when fusing, as its row ranges otherwise.
+    attn = o.fuse && gpuNative(n('attn_qkv')) ? { qkv: await mat('attn_qkv') } : { q: await part('attn_qkv', 'attn_q'), k: await part('attn_qkv', 'attn_k'), v: await part('attn_qkv', 'attn_v') };
+  } else {
+    const qkv = await maybeConcat(rt, src, [n('attn_q'), n('attn_k'), n('attn_v')], o);
+    attn = qkv ? { qkv } : { q: await mat('attn_q'), k: await mat('attn_k'), v: await mat('attn_v') };
+  }
   const L: LayerWeights = {
-    attnNorm, q, k, v,
+    attnNorm, attn,
     qBias: await opt(f.qkvBias, 'attn_q.bias'),
     kBias: await opt(f.qkvBias, 'attn_k.bias'),
     vBias: await opt(f.qkvBias, 'attn_v.bias'),
@@ -115,8 +170,7 @@ async function loadLayer(rt: GpuRuntime, file: GgufFile, src: RangeSource, cfg: 
     oBias: await opt(f.oBias, 'attn_output.bias'),
     postAttnNorm: await opt(f.postNorms, 'post_attention_norm'),
     ffnNorm: await vec('ffn_norm'),
-    gate: f.fusedGateUp ? await part('ffn_up', 'ffn_gate') : await mat('ffn_gate'),
-    up: f.fusedGateUp ? await part('ffn_up', 'ffn_up') : await mat('ffn_up'),
+    ffn: await loadFfn(),
     down: await mat('ffn_down'),
     postFfnNorm: await opt(f.postNorms, 'post_ffw_norm'),
   };
@@ -140,6 +194,11 @@ export async function loadWeights(rt: GpuRuntime, file: GgufFile, src: RangeSour
   return w;
 }
 
+/** A layer's matrices, however they are held. */
+export function layerMatrices(L: LayerWeights): QuantTensor[] {
+  return [...Object.values(L.attn), L.o, ...Object.values(L.ffn), L.down] as QuantTensor[];
+}
+
 /** Every GPU buffer the weights hold (for dispose). */
 export function weightBuffers(w: ModelWeights): GPUBuffer[] {
   const out: GPUBuffer[] = [];
@@ -147,11 +206,8 @@ export function weightBuffers(w: ModelWeights): GPUBuffer[] {
   if (w.outputNorm) out.push(w.outputNorm);
   if (w.outputBias) out.push(w.outputBias);
   for (const L of w.layers.values()) {
-    for (const v of Object.values(L) as (GPUBuffer | QuantTensor | undefined)[]) {
-      if (!v) continue;
-      if ('chunks' in v) for (const c of v.chunks) out.push(c.buffer);
-      else out.push(v);
-    }
+    for (const m of layerMatrices(L)) for (const c of m.chunks) out.push(c.buffer);
+    for (const v of [L.attnNorm, L.qBias, L.kBias, L.vBias, L.qNorm, L.kNorm, L.oBias, L.postAttnNorm, L.ffnNorm, L.postFfnNorm]) if (v) out.push(v);
   }
   return out;
 }

@@ -1,0 +1,100 @@
+// The decode fusions (src/engine/gpu/fused.ts) change no output: on every fixture the fused and
+// unfused WebGPU backends give the same greedy tokens with logits equal to f32 rounding; and a
+// decode token of the demo model takes the number of dispatches the graph implies, so a lost
+// fusion (or an extra op) is caught.
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseGguf } from '../../src/formats/gguf-reader.ts';
+import { bytesSource } from '../../src/formats/range-source.ts';
+import { GpuRuntime } from '../../src/gpu/runtime.ts';
+import { nodeGpuEnvironment } from '../../src/gpu/node.ts';
+import { createGpuBackend, type GpuBackend } from '../../src/engine/gpu/index.ts';
+import type { KvOptions } from '../../src/engine/kv/layout.ts';
+
+let rt: GpuRuntime;
+beforeAll(async () => {
+  rt = await GpuRuntime.create(await nodeGpuEnvironment());
+});
+afterAll(() => rt?.destroy());
+
+async function backend(path: string, fuse: boolean, kv?: KvOptions): Promise<GpuBackend> {
+  const bytes = new Uint8Array(readFileSync(path));
+  return createGpuBackend(parseGguf(bytes), bytesSource(bytes), { runtime: rt, nCtx: 64, kv, fuse });
+}
+
+function argmax(x: Float32Array): number {
+  let b = 0;
+  for (let i = 1; i < x.length; i++) if (x[i]! > x[b]!) b = i;
+  return b;
+}
+
+/** Prefill a prompt, then decode greedily; the tokens and each step's logits. */
+async function greedy(be: GpuBackend, prompt: number[], n: number): Promise<{ tokens: number[]; logits: Float32Array[] }> {
+  let l = await be.forward(prompt, 0);
+  const tokens: number[] = [];
+  const logits: Float32Array[] = [l];
+  for (let i = 0; i < n; i++) {
+    tokens.push(argmax(l));
+    l = await be.forward([tokens[i]!], prompt.length + i);
+    logits.push(l);
+  }
+  return { tokens, logits };
+}
+
+describe('fused and unfused decode agree', () => {
+  for (const name of ['stories260K-f32', 'stories260K-pad256-q8_0', 'stories260K-pad256-q6_k', 'stories260K-pad256-q4_k', 'stories260K-pad256-q3_k', 'stories260K-pad256-q2_k']) {
+    it(`${name}: same greedy tokens, logits within f32 rounding`, async () => {
+      const path = `test/fixtures/${name}.gguf`;
+      const prompt = [1, 403, 407, 261, 378];
+      const runs = [];
+      for (const fuse of [true, false]) {
+        const be = await backend(path, fuse, { mode: 'f16' });
+        try {
+          runs.push(await greedy(be, prompt, 24));
+        } finally {
+          be.dispose();
+        }
+      }
+      const [a, b] = runs;
+      let worst = 0;
+      a!.logits.forEach((l, i) => {
+        const m = Math.max(...b!.logits[i]!.map(Math.abs));
+        for (let j = 0; j < l.length; j++) worst = Math.max(worst, Math.abs(l[j]! - b!.logits[i]![j]!) / m);
+      });
+      console.log(`${name}: ${a!.tokens.join(' ')}; fused vs unfused max relative logit difference ${worst.toExponential(2)}`);
+      expect(a!.tokens).toEqual(b!.tokens);
+      // Same f32 operations in the same order; only FMA contraction may differ between shaders.
+      expect(worst).toBeLessThan(1e-5);
+    }, 120_000);
+  }
+});
+
+it('a demo-model decode token takes the dispatches the graph implies, fused and not', async () => {
+  for (const fuse of [true, false]) {
+    const be = await backend('public/models/stories260K.gguf', fuse);
+    try {
+      await be.forward([1, 403, 407], 0);
+      await be.forward([261], 3);
+      await be.forward([378], 4);
+      const w = be.lastWork;
+      const c = be.config;
+      const L = c.nLayer;
+      // Per layer, both ways: RoPE on q and k (2); attention (1); K and V appended to the cache
+      // (2: the ring stores; no position reaches the quantized part here); the Hadamard rotation
+      // of q, k, v and the attention output when the KV mode rotates (4).
+      const rot = be.kvLayout.rotate ? 4 : 0;
+      const shared = 2 + 1 + 2 + rot;
+      // Unfused: rmsnorm, q, k, v; o, add; rmsnorm, gate, up, silu_mul; down, add. Head: rmsnorm, output.
+      // Fused: norm+q|k|v (one routed matvec); o+add; norm+gate|up+silu; down+add. Head: norm+output.
+      const perLayer = fuse ? shared + 4 : shared + 12;
+      const head = fuse ? 1 : 2;
+      const expected = 1 + L * perLayer + head;
+      console.log(`demo decode token, fuse ${fuse}: ${JSON.stringify(w)}; expected dispatches 1 + ${L} x ${perLayer} + ${head} = ${expected}`);
+      expect(w.dispatches).toBe(expected);
+      expect(w.bindGroups).toBe(0);
+      expect(w.uniformWrites).toBe(1);
+    } finally {
+      be.dispose();
+    }
+  }
+}, 120_000);
