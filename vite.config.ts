@@ -23,6 +23,7 @@ export default defineConfig({
         ort: 'bench/pages/ort.html',
         'onnx-bench': 'bench/pages/onnx.html',
         'store-bench': 'bench/pages/store.html',
+        'cpu-bench': 'bench/pages/cpu.html',
       },
       output: {
         entryFileNames: (chunk) => (chunk.name === 'widget' ? 'widget.js' : 'assets/[name]-[hash].js'),
