@@ -19,6 +19,7 @@ export default defineConfig({
         store: 'e2e/pages/store.html',
         shard: 'e2e/pages/shard.html',
         onnx: 'e2e/pages/onnx.html',
+        auto: 'e2e/pages/auto.html',
         peers: 'bench/pages/peers.html',
         ort: 'bench/pages/ort.html',
         'onnx-bench': 'bench/pages/onnx.html',
