@@ -27,6 +27,7 @@ import type { AbortOptions, BlockGetter } from '../store/blockstore.ts';
 import { IntegrityError, UnsupportedHashError, abortReason, throwIfAborted } from '../store/errors.ts';
 import { HeliaBlockstore, type ListableBlockstore } from '../store/helia-blockstore.ts';
 import { verifyBlock } from '../store/verify.ts';
+import { TransportError } from './errors.ts';
 
 /** Where a block came from: a peer's libp2p id, or FALLBACK_SOURCE. */
 export const FALLBACK_SOURCE = 'gateway';
@@ -129,7 +130,8 @@ export class BlockExchange {
     withBitswap(host as unknown as BitswapHost, { doNotResendBlockWindow: RESEND_WINDOW_MS, ...options });
     for (const m of mixins) await m.start?.(host);
     const b = broker;
-    if (!b?.createSession || !b.announce || !b.stop) throw new Error('@helia/bitswap did not add its block broker');
+    // A newer @helia/bitswap whose mixin works differently would end here, not in a later undefined call.
+    if (!b?.createSession || !b.announce || !b.stop) throw new TransportError('@helia/bitswap did not add its block broker');
     return new BlockExchange(node, b as Required<Broker>);
   }
 
