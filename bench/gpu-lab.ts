@@ -19,12 +19,14 @@ import { labPlan, type LabSize } from './gpu-lab/sizes.ts';
 import { adapterLines, diagnostics, summaryLines } from './gpu-lab/report.ts';
 import { TemplateBank } from './gpu-lab/tensor-bytes.ts';
 
-export const USAGE = `usage: node bench.mjs [--size small|full] [--out FILE] [--budget-s SECONDS]
+export const USAGE = `usage: node bench.mjs [--size small|full] [--out FILE] [--budget-s SECONDS] [--layers N] [--copy-mib N]
   --size      full (default): real model shapes, for a GPU machine (about 8 minutes on an H200);
               small: tiny shapes, the same code, about a minute on SwiftShader
   --out       where the JSON goes (default ./gpu-lab-<size>.json)
   --budget-s  overall time box in seconds (default 440 full, 240 small); sections stop starting
-              new items when their share is spent and name what they skipped`;
+              new items when their share is spent and name what they skipped
+  --layers    cut every decode model to N layers (default: the real count, cut only by the time box)
+  --copy-mib  yardstick buffer size in MiB (default 1024 full, 16 small; capped by the binding limit)`;
 
 export interface LabResult {
   tool: 'tabshard gpu-lab';
@@ -47,12 +49,21 @@ function arg(args: string[], name: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
-export async function run(args: string[], log: (line: string) => void = (l) => console.log(l)): Promise<LabResult> {
+/**
+ * The whole lab. `save` gets the result after every section (main rewrites the JSON each time, so
+ * a run cut short still leaves what it measured).
+ */
+export async function run(args: string[], log: (line: string) => void = (l) => console.log(l), save: (r: LabResult) => void = () => {}): Promise<LabResult> {
   const size = (arg(args, '--size') ?? 'full') as LabSize;
   if (size !== 'small' && size !== 'full') throw new Error(`--size must be small or full, not ${size}`);
   const plan = labPlan(size);
+  const layers = arg(args, '--layers');
+  if (layers) plan.models = plan.models.map((m) => ({ ...m, realLayers: m.shape.nLayer, shape: { ...m.shape, nLayer: Math.min(m.shape.nLayer, Number(layers)) } }));
+  const mib = arg(args, '--copy-mib');
+  if (mib) plan.copyBytes = Number(mib) * 2 ** 20;
   const budget = new Budget(Number(arg(args, '--budget-s') ?? plan.totalS));
   const out: LabResult = { tool: 'tabshard gpu-lab', version: 1, size, date: new Date().toISOString(), node: process.version, errors: [], notes: [] };
+  if (layers) out.notes.push(`decode models cut to ${layers} layers by --layers`);
   const fail = (section: string, err: unknown) => {
     const e = err as Error;
     out.errors.push({ section, name: e?.name ?? 'Error', message: e?.message ?? String(err) });
@@ -85,6 +96,7 @@ export async function run(args: string[], log: (line: string) => void = (l) => c
       fail('bandwidth', err);
     }
     bw.finish();
+    save(out);
     const copyBw = out.bandwidth?.copyKernel.bytesPerSecond;
     if (!copyBw) {
       out.notes.push('no copy bandwidth: matvec and decode fractions were not measured');
@@ -101,6 +113,7 @@ export async function run(args: string[], log: (line: string) => void = (l) => c
       fail('matvec', err);
     }
     mv.finish();
+    save(out);
 
     const ov = budget.section('overhead', plan.sectionS.overhead).begin();
     try {
@@ -112,6 +125,7 @@ export async function run(args: string[], log: (line: string) => void = (l) => c
       fail('overhead', err);
     }
     ov.finish();
+    save(out);
 
     // Decode takes whatever the earlier sections left of the overall box, up to its own share.
     const dec = budget.section('decode', Math.min(plan.sectionS.decode, budget.totalS - budget.elapsed())).begin();
@@ -124,6 +138,7 @@ export async function run(args: string[], log: (line: string) => void = (l) => c
       fail('decode', err);
     }
     dec.finish();
+    save(out);
     if (bank.randomTypes.size || out.decode?.randomTypes.length) {
       out.notes.push(`random blocks (no quantizer) for: ${[...new Set([...bank.randomTypes, ...(out.decode?.randomTypes ?? [])])].join(', ')}`);
     }
@@ -156,9 +171,10 @@ async function main(args: string[]): Promise<void> {
   }
   const size = arg(args, '--size') ?? 'full';
   const file = arg(args, '--out') ?? `gpu-lab-${size}.json`;
-  const result = await run(args);
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify(result, null, 2));
+  const write = (r: LabResult) => writeFileSync(file, JSON.stringify(r, null, 2));
+  const result = await run(args, undefined, write);
+  write(result);
   console.log(`wrote ${file}`);
   if (result.errors.length) process.exitCode = 1;
 }

@@ -19,8 +19,12 @@ import { runScript } from './gpu-lab-run-sh.ts';
 export const PACK_LIMIT_BYTES = 64 * 2 ** 20;
 const REPO = resolve(new URL('..', import.meta.url).pathname);
 
-/** The libraries GPU_LAB.md's recipe installs from .debs: the loader and what libGLX_nvidia needs. */
-export const GL_LIBS = ['libvulkan.so.1', 'libGLdispatch.so.0', 'libEGL.so.1', 'libOpenGL.so.0', 'libGL.so.1', 'libGLX.so.0', 'libGLESv2.so.2'];
+/**
+ * The libraries GPU_LAB.md's recipe installs from .debs (the Vulkan loader and what libGLX_nvidia
+ * needs), plus the C++ runtime Node and dawn.node link to, which that machine was never checked
+ * for; run.sh drops every one the machine already has.
+ */
+export const GL_LIBS = ['libvulkan.so.1', 'libGLdispatch.so.0', 'libEGL.so.1', 'libOpenGL.so.0', 'libGL.so.1', 'libGLX.so.0', 'libGLESv2.so.2', 'libstdc++.so.6', 'libgcc_s.so.1'];
 
 export class GpuLabPackError extends Error {
   override name = 'GpuLabPackError';
@@ -97,7 +101,7 @@ function glLibs(from: string, dest: string): void {
   try {
     const missing = GL_LIBS.filter((l) => !existsSync(join(from, l)));
     if (missing.length) {
-      throw new GpuLabPackError(`${missing.join(', ')} not in ${from}: install libvulkan1 libglvnd0 libegl1 libopengl0 libgl1 libglx0 libgles2, or pass --no-libs`);
+      throw new GpuLabPackError(`${missing.join(', ')} not in ${from}: install libvulkan1 libglvnd0 libegl1 libopengl0 libgl1 libglx0 libgles2 libstdc++6 libgcc-s1, or pass --no-libs`);
     }
     // copyFileSync follows the symlinks: the SONAME file gets the library's bytes.
     for (const l of GL_LIBS) copyFileSync(join(from, l), join(stage, l));

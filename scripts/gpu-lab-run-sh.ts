@@ -4,7 +4,7 @@
 export function runScript(): string {
   return `#!/usr/bin/env bash
 # tabshard GPU lab: unpack Node, Dawn's binding and the Vulkan/GL libraries, run the benchmark,
-# copy its JSON and log to $OUT (or to ./gpu-lab-results when OUT is unset).
+# writing its JSON and log to $OUT (or to ./gpu-lab-results when OUT is unset).
 set -u
 here="$(cd "$(dirname "\${BASH_SOURCE[0]}")" && pwd)"
 work="$(mktemp -d "\${TMPDIR:-/tmp}/gpu-lab.XXXXXX")"
@@ -31,9 +31,10 @@ if [ -f "$here/gl-libs.txz" ]; then
   mkdir -p "$work/lib" && tar -C "$work/lib" -xJf "$here/gl-libs.txz"
   # A library the machine has already is used from the system, not from the pack.
   for f in "$work"/lib/*; do
-    if command -v ldconfig >/dev/null && ldconfig -p 2>/dev/null | grep -q " $(basename "$f") "; then rm -f "$f"; fi
+    if command -v ldconfig >/dev/null && ldconfig -p 2>/dev/null | awk '{print $1}' | grep -Fxq "$(basename "$f")"; then rm -f "$f"; fi
   done
   libs="$work/lib"
+  say "libraries from the pack: $(ls "$work/lib" | tr '\\n' ' ')"
 fi
 for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib /usr/lib64/nvidia; do [ -d "$d" ] && libs="$libs:$d"; done
 export LD_LIBRARY_PATH="\${libs#:}\${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
@@ -45,9 +46,10 @@ fi
 say "node $("$NODE" --version), VK_DRIVER_FILES=\${VK_DRIVER_FILES:-} VK_ICD_FILENAMES=\${VK_ICD_FILENAMES:-} LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 command -v nvidia-smi >/dev/null && nvidia-smi -L 2>&1 | tee -a "$log"
 
-(cd "$work" && "$NODE" bench.mjs --out "$work/gpu-lab.json" "$@") 2>&1 | tee -a "$log"
+# The benchmark rewrites its JSON after every section, straight into $dest: a run cut short still
+# leaves what it measured.
+(cd "$work" && "$NODE" bench.mjs --out "$dest/gpu-lab.json" "$@") 2>&1 | tee -a "$log"
 rc=\${PIPESTATUS[0]}
-[ -f "$work/gpu-lab.json" ] && cp "$work/gpu-lab.json" "$dest/gpu-lab.json"
 say "exit $rc; $( [ -f "$dest/gpu-lab.json" ] && echo "wrote $dest/gpu-lab.json" || echo "no JSON written")"
 rm -rf "$work"
 exit $rc

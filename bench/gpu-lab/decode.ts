@@ -19,6 +19,8 @@ export interface DecodeModel {
   name: string;
   family: Family;
   shape: FamilyShape;
+  /** The real model's layer count when `shape` was cut (--layers). */
+  realLayers?: number;
 }
 
 export interface DecodeOptions {
@@ -131,33 +133,39 @@ export async function benchDecode(rt: GpuRuntime, o: DecodeOptions): Promise<Dec
         // Cut so that this model's weight-type runs fit in their share of what is left (KV-mode
         // runs come last and take what remains).
         const typeRunsLeft = plan.slice(i).filter((p) => p.kv === undefined).length;
-        const mine = plan.slice(i).filter((p) => p.kv === undefined && p.model === model).length;
-        const share = (o.section.left() * 0.8 * mine) / Math.max(1, typeRunsLeft);
-        const s = sizeModel(model, typeId);
-        const fit = Math.floor((share / mine / secondsPerByte - s.rest) / s.perLayer);
-        if (fit < n) {
+        const mine = plan.slice(i).filter((p) => p.kv === undefined && p.model === model);
+        const share = (o.section.left() * 0.8 * mine.length) / Math.max(1, typeRunsLeft);
+        // Sized over all of this model's weight-type runs (a Q8_0 file is 2.6x a Q2_K one).
+        const sizes = mine.map((p) => sizeModel(model, ggmlTypeByName(p.type.toLowerCase())!.id));
+        const rest = sizes.reduce((a, s) => a + s.rest, 0);
+        const perLayer = sizes.reduce((a, s) => a + s.perLayer, 0);
+        const fit = Math.floor((share / secondsPerByte - rest) / perLayer);
+        if (Math.max(1, fit) < n) {
           n = Math.max(1, fit);
-          res.layerCuts.push({ model: model.name, realLayers: model.shape.nLayer, layers: n, reason: `time box: ~${(secondsPerByte * 1e9).toFixed(2)} s per GB loaded and decoded, ${o.section.left().toFixed(0)} s left in '${o.section.name}'` });
+          const left = Math.max(0, o.section.left());
+          res.layerCuts.push({ model: model.name, realLayers: model.realLayers ?? model.shape.nLayer, layers: n, reason: `time box: ~${(secondsPerByte * 1e9).toFixed(2)} s per GB loaded and decoded, ${left.toFixed(0)} s left in '${o.section.name}'` });
           o.log(`${model.name}: layers cut to ${n} of ${model.shape.nLayer} to fit the time box`);
         }
       }
       layers.set(model.name, n);
     }
     const nLayer = layers.get(model.name)!;
-    if (!o.section.allows()) {
-      skip(`time box: section '${o.section.name}' spent ${o.section.used().toFixed(0)} of ${o.section.budgetS} s`);
-      continue;
-    }
     const t0 = performance.now();
     try {
       const m = streamedModel(model.family, { ...model.shape, nLayer }, typeId);
+      // Start only what is expected to end inside the box (from the runs so far: load + decode per byte).
+      const expect = secondsPerByte === undefined ? 0 : secondsPerByte * m.fileBytes;
+      if (!o.section.allows(expect)) {
+        skip(`time box: ${Math.max(0, o.section.left()).toFixed(0)} s left in '${o.section.name}' (budget ${o.section.budgetS.toFixed(0)} s), this run takes ~${expect.toFixed(0)} s`);
+        continue;
+      }
       for (const r of m.randomTypes) if (!res.randomTypes.includes(r)) res.randomTypes.push(r);
       const file = await readGgufHeader(m.source);
       const be = await createGpuBackend(file, m.source, { runtime: rt, nCtx: o.nCtx, kv: kv ? { mode: kv } : undefined });
       const loadSeconds = (performance.now() - t0) / 1000;
       try {
         const run: DecodeRun = {
-          model: model.name, realLayers: model.shape.nLayer, layers: nLayer, type, kvMode: be.kvLayout.mode,
+          model: model.name, realLayers: model.realLayers ?? model.shape.nLayer, layers: nLayer, type, kvMode: be.kvLayout.mode,
           fileBytes: m.fileBytes, floorBytesPerToken: m.floorBytesPerToken, loadSeconds, points: [],
         };
         for (const pos of o.positions) run.points.push(await decodeAt(be, pos, o.tokens, o));
