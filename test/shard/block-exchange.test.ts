@@ -4,6 +4,7 @@
 // A holding every block and a real local gateway (127.0.0.1) as the fallback whose stats say how many
 // blocks it had to serve. Waits on honest peers are generous (seconds): this machine may be loaded,
 // and a timeout there would be a strike against a peer that did nothing wrong.
+import 'fake-indexeddb/auto';
 import { readFileSync } from 'node:fs';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
@@ -23,6 +24,7 @@ import { importFile } from '../../src/store/cid.ts';
 import { GatewayClient } from '../../src/store/gateway-client.ts';
 import { startGateway, type RunningGateway } from '../../src/store/gateway-server.ts';
 import type { ListableBlockstore } from '../../src/store/helia-blockstore.ts';
+import { IdbBlockstore } from '../../src/store/idb-blockstore.ts';
 import { MemoryModelStore } from '../../src/store/memory-model-store.ts';
 import { createRangeSource } from '../../src/store/unixfs-range.ts';
 
@@ -154,6 +156,23 @@ describe('block exchange over bitswap', () => {
     expect(await repeat.get(root)).toEqual(await store.get(root));
     expect(gwy.requests()).toBe(0);
     expect(sources(repeat.events)).toEqual([a.node.peerId.toString()]);
+  });
+
+  it("over IndexedDB stores on both sides (the browser's store; fake-indexeddb in Node)", async () => {
+    const aIdb = await IdbBlockstore.open({ dbName: `bx-a-${Date.now()}` });
+    const bIdb = await IdbBlockstore.open({ dbName: `bx-b-${Date.now()}` });
+    stops.push(async () => { aIdb.close(); bIdb.close(); });
+    const src = await createRangeSource(root, storeFirst(aIdb, (cid) => store.get(cid)));
+    await src.read(0, src.size); // A holds the whole file, as a coordinator that loaded the model
+    const a = await peer(aIdb);
+    const b = await peer(bIdb);
+    await connect(b.node, a.node);
+    const gwy = gateway();
+    const { get, events } = getter(b.exchange, [a.node], gwy.get, { timeoutMs: 5000 });
+    expect((await readRange(storeFirst(bIdb, get))).ok).toBe(true);
+    expect(gwy.requests()).toBe(0);
+    expect((await bIdb.stats()).blocks).toBe(sources(events).length);
+    expect(new Set(sources(events))).toEqual(new Set([a.node.peerId.toString()]));
   });
 
   it('a peer serving corrupted bytes is caught, banned and not asked again; the blocks come from the gateway', async () => {

@@ -1,7 +1,9 @@
 // HeliaBlockstore: interface-blockstore's contract over our stores, on fresh seeded blocks. What
 // bitswap relies on (has, get as chunks, NotFoundError by name) and what a Helia caller may use
 // (put with chunks, putMany, getMany, getAll, delete, deleteMany), and that put never stores bytes
-// that do not hash to the CID.
+// that do not hash to the CID. IndexedDB in Node is fake-indexeddb (an implementation of the spec):
+// the browsers run the same store in the e2e store tests.
+import 'fake-indexeddb/auto';
 import * as raw from 'multiformats/codecs/raw';
 import { CID } from 'multiformats/cid';
 import { sha256 } from 'multiformats/hashes/sha2';
@@ -9,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryBlockstore } from '../../src/store/blockstore.ts';
 import { FsBlockstore } from '../../src/store/fs-blockstore.ts';
 import { HeliaBlockstore } from '../../src/store/helia-blockstore.ts';
+import { IdbBlockstore } from '../../src/store/idb-blockstore.ts';
 import { makeRandom, testSeed, withTempDir } from './helpers.ts';
 
 async function blocks(n: number, label: string): Promise<{ cid: CID; bytes: Uint8Array }[]> {
@@ -95,5 +98,28 @@ describe('HeliaBlockstore over FsBlockstore', () => {
       expect(await joined(bs.get(a!.cid))).toEqual(Buffer.from(a!.bytes));
       await expect(collect(bs.getAll())).rejects.toMatchObject({ name: 'UnsupportedStoreOperationError' });
     });
+  });
+});
+
+describe('HeliaBlockstore over IdbBlockstore', () => {
+  it('put, has, get, getAll (the CIDs as stored), delete; wrong bytes refused', async () => {
+    const idb = await IdbBlockstore.open({ dbName: `helia-blockstore-${Date.now()}` });
+    try {
+      const bs = new HeliaBlockstore(idb);
+      const [a, b, c] = await blocks(3, 'helia-blockstore-idb');
+      await bs.put(a!.cid, a!.bytes);
+      await bs.put(b!.cid, [b!.bytes]);
+      const bad = c!.bytes.slice();
+      bad[0]! ^= 0x80;
+      await expect(bs.put(c!.cid, bad)).rejects.toMatchObject({ name: 'IntegrityError' });
+      expect(await bs.has(c!.cid)).toBe(false);
+      expect(await joined(bs.get(b!.cid))).toEqual(Buffer.from(b!.bytes));
+      expect((await collect(bs.getAll())).map((p) => p.cid.toString()).sort()).toEqual([a, b].map((x) => x!.cid.toString()).sort());
+      await bs.delete(a!.cid);
+      expect(await bs.has(a!.cid)).toBe(false);
+      await expect(collect(bs.get(a!.cid))).rejects.toMatchObject({ name: 'NotFoundError' });
+    } finally {
+      idb.close();
+    }
   });
 });
