@@ -27,7 +27,7 @@ import { BoundaryLog } from './boundary-log.ts';
 import { FrameError, ParticipantLostError, ShardFailedError, type LossReason } from './errors.ts';
 import { decodeFrame, encodeFrame, type WireDtype } from './frames.ts';
 import { makeStage, plan as makePlan, planSeconds } from './planner.ts';
-import { isSlow, LinkMeter, measuredParticipant, type SlowCheck } from './plan-links.ts';
+import { isSlow, LinkMeter, plannerView, type SlowCheck } from './plan-links.ts';
 import type { ModelCosts, Participant, Plan, PlanOptions } from './plan-types.ts';
 import type { ParticipantLink, ShardRequest, ShardResponse } from './wire.ts';
 
@@ -66,9 +66,6 @@ export interface CoordinatorOptions {
   onEvent?: (e: CoordinatorEvent) => void;
   signal?: AbortSignal;
 }
-
-/** Measured device speeds this close (relative) are taken as equal (see Coordinator.measured). */
-const SAME_SPEED = 0.25;
 
 interface Member {
   readonly link: ParticipantLink;
@@ -282,7 +279,7 @@ export class Coordinator implements Backend {
     try {
       // A custom plan names participants; once one is gone it cannot hold, so recovery searches.
       const opts = this.o.plan ?? { strategy: 'layers' };
-      p = makePlan(this.o.costs, alive.map((m) => this.measured(m)), replan && opts.strategy === 'custom' ? { ...opts, strategy: 'layers' } : opts);
+      p = makePlan(this.o.costs, this.view(alive), replan && opts.strategy === 'custom' ? { ...opts, strategy: 'layers' } : opts);
     } catch (e) {
       throw new ShardFailedError(`cannot place the model on the ${alive.length} participants left: ${(e as Error).message}`, { cause: e });
     }
@@ -310,7 +307,7 @@ export class Coordinator implements Backend {
   async rebalance(margin = 0.1): Promise<boolean> {
     const opts = this.o.plan ?? { strategy: 'layers' };
     if (this.disposed || opts.strategy !== 'layers' || this.stages.some((s) => !s.member.alive)) return false;
-    const ps = this.members.filter((m) => m.alive).map((m) => this.measured(m));
+    const ps = this.view(this.members.filter((m) => m.alive));
     let next: Plan;
     try {
       next = makePlan(this.o.costs, ps, opts);
@@ -400,25 +397,9 @@ export class Coordinator implements Backend {
     return h;
   }
 
-  /**
-   * What the planner should assume of `m`: its measured figures over its admission's. Step times
-   * are compared as device speeds (per-layer time × the speed each declared): a member not measured
-   * yet is assumed as fast as the mean of the measured ones (the nominal per-layer time is a
-   * placeholder far below any real device's, and would make the planner prefer whoever has not
-   * been timed), and one within 25% of that mean is taken as equal to it: that much is noise
-   * between like devices, and a re-plan must not move stages (reload + rebuild) to chase it.
-   */
-  private measured(m: Member): Participant {
-    const f = m.meter.figures();
-    if (m.info.coordinator || m.info.layerSeconds !== undefined) return measuredParticipant(m.info, f);
-    const speed = (x: Member): number => x.info.speed ?? 1;
-    const refs = this.members.filter((x) => x.alive && !x.info.coordinator && x.info.layerSeconds === undefined)
-      .map((x) => (x.meter.layerSeconds() ?? NaN) * speed(x)).filter((x) => x > 0);
-    if (refs.length === 0) return measuredParticipant(m.info, f);
-    const mean = refs.reduce((a, b) => a + b, 0) / refs.length;
-    const own = f.layerSeconds === undefined ? undefined : f.layerSeconds * speed(m);
-    const device = own === undefined || Math.abs(own / mean - 1) < SAME_SPEED ? mean : own;
-    return measuredParticipant(m.info, { ...f, layerSeconds: device / speed(m) });
+  /** What the planner should assume of `ms` (plan-links.ts plannerView: measured, noise evened out). */
+  private view(ms: readonly Member[]): Participant[] {
+    return plannerView(ms.map((x) => ({ info: x.info, figures: x.meter.figures() })));
   }
 
   /**
@@ -431,7 +412,7 @@ export class Coordinator implements Backend {
       const m = s.member;
       if (m.expected === undefined && m.meter.decodeSteps >= m.meter.recentSteps) m.expected = m.meter.layerSeconds();
       if (!isSlow(m.meter, m.expected, s.to - s.from, this.o.slow)) continue;
-      const others = this.members.filter((x) => x.alive && x !== m).map((x) => this.measured(x));
+      const others = this.view(this.members.filter((x) => x.alive)).filter((p) => p.id !== m.info.id);
       if (others.length === 0) continue;
       try {
         makePlan(this.o.costs, others, { strategy: 'layers' });

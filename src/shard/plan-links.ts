@@ -114,6 +114,31 @@ export function measuredParticipant(p: Participant, f: LinkFigures): Participant
   };
 }
 
+/** Measured device speeds this close (relative) are taken as equal (see plannerView). */
+export const SAME_SPEED = 0.25;
+
+/**
+ * What the planner should assume of each participant: its measured figures over its admission's.
+ * Step times are compared as device speeds (per-layer time × the speed each declared). One not
+ * measured yet is assumed as fast as the median of the measured ones: the nominal per-layer time is a
+ * placeholder far below any real device's, and would make the planner prefer whoever has not been
+ * timed. One within SAME_SPEED of that median is taken as equal to it: that much is noise between
+ * like devices, and a re-plan must not move stages (a reload and a cache rebuild) to chase it.
+ * A participant with a given layerSeconds, and the coordinator, are taken as they are.
+ */
+export function plannerView(ps: readonly { info: Participant; figures: LinkFigures }[]): Participant[] {
+  const free = (p: Participant): boolean => !p.coordinator && p.layerSeconds === undefined;
+  const speed = (p: Participant): number => p.speed ?? 1;
+  const devices = ps.filter((x) => free(x.info) && x.figures.layerSeconds! > 0).map((x) => x.figures.layerSeconds! * speed(x.info));
+  const mid = median(devices);
+  return ps.map(({ info, figures }) => {
+    if (!free(info) || mid === undefined) return measuredParticipant(info, figures);
+    const own = figures.layerSeconds === undefined ? undefined : figures.layerSeconds * speed(info);
+    const device = own === undefined || Math.abs(own / mid - 1) < SAME_SPEED ? mid : own;
+    return measuredParticipant(info, { ...figures, layerSeconds: device / speed(info) });
+  });
+}
+
 export interface SlowCheck {
   /** A step this many times the expected one is slow (default 4). */
   readonly factor?: number;

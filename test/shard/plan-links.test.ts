@@ -3,7 +3,7 @@
 // fed with measured figures: a slow link gets no stage when others can hold the model, a slow
 // participant gets fewer layers.
 import { describe, expect, it } from 'vitest';
-import { isSlow, LinkMeter, measuredParticipant } from '../../src/shard/plan-links.ts';
+import { isSlow, LinkMeter, measuredParticipant, plannerView } from '../../src/shard/plan-links.ts';
 import { plan } from '../../src/shard/planner.ts';
 import type { ModelCosts, Participant } from '../../src/shard/plan-types.ts';
 import { freshSeed, rng } from '../../src/util/random.ts';
@@ -80,6 +80,27 @@ describe('LinkMeter', () => {
     expect(isSlow(tiny, 0.001, 2)).toBe(false);
     expect(isSlow(tiny, 0.001, 8)).toBe(true); // the same step time on 8 layers is 32 ms more per token
     expect(isSlow(tiny, 0.001, 2, { minExcessSeconds: 0 })).toBe(true);
+  });
+});
+
+describe('plannerView', () => {
+  const info = (id: string, speed = 1): Participant => ({ id, memoryBytes: 1000, speed, rttSeconds: 0.01, bandwidthBytesPerSecond: 1e8 });
+  it('evens out noise between like devices, keeps real differences, and assumes the unmeasured as fast as the median', () => {
+    const v = plannerView([
+      { info: info('a'), figures: { layerSeconds: 0.010, rttSeconds: 0.002 } },
+      { info: info('b'), figures: { layerSeconds: 0.011 } }, // within 10% of the median: noise
+      { info: info('c'), figures: { layerSeconds: 0.030 } }, // 3x: a slower device
+      { info: info('d', 2), figures: {} }, // not timed, declares twice the speed
+      { info: { ...info('e'), coordinator: true }, figures: { layerSeconds: 0.5 } },
+    ]);
+    const mid = 0.011; // the median device: the slow one does not drag the others' figure
+    expect(v[0]).toMatchObject({ id: 'a', layerSeconds: mid, rttSeconds: 0.002 });
+    expect(v[1]!.layerSeconds).toBe(mid);
+    expect(v[2]!.layerSeconds).toBe(0.030);
+    expect(v[3]!.layerSeconds).toBe(mid / 2);
+    expect(v[4]).toEqual({ ...info('e'), coordinator: true });
+    // Nobody timed yet: the admission's figures as they are.
+    expect(plannerView([{ info: info('a'), figures: {} }])).toEqual([info('a')]);
   });
 });
 
