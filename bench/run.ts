@@ -6,7 +6,12 @@ import { dirname } from 'node:path';
 const here = new URL('./', import.meta.url);
 // Files starting with '_' are helpers, not suites.
 const suites = readdirSync(here).filter((f) => f.endsWith('.ts') && f !== 'run.ts' && !f.startsWith('_')).map((f) => f.slice(0, -3));
-const [suite, ...rest] = process.argv.slice(2);
+let [suite, ...rest] = process.argv.slice(2);
+// `shard --app`: the room through the app's pages (bench/shard-app.ts) rather than the Node figures.
+if (suite === 'shard' && rest.includes('--app')) {
+  suite = 'shard-app';
+  rest = rest.filter((a) => a !== '--app');
+}
 if (!suite || !suites.includes(suite)) {
   console.error(`usage: npm run bench -- <${suites.join('|')}> [--out FILE]`);
   process.exit(2);
