@@ -28,7 +28,7 @@ import { FrameError, ParticipantLostError, ShardFailedError, type LossReason } f
 import { decodeFrame, encodeFrame, type WireDtype } from './frames.ts';
 import { makeStage, plan as makePlan, planSeconds } from './planner.ts';
 import { isSlow, LinkMeter, plannerView, type SlowCheck } from './plan-links.ts';
-import type { ModelCosts, Participant, Plan, PlanOptions } from './plan-types.ts';
+import type { ModelCosts, Participant, Plan, PlanOptions, StageSpec } from './plan-types.ts';
 import type { ParticipantLink, ShardRequest, ShardResponse } from './wire.ts';
 
 export interface CoordinatorMember {
@@ -301,12 +301,14 @@ export class Coordinator implements Backend {
    * Between answers (never during a forward): plans again over the same members with what has been
    * measured since, and moves to that plan if it is at least `margin` faster per token than the
    * current one under the same figures. Stages that move reload their ranges and rebuild their
-   * caches from the history, as after a loss, so the conversation goes on. Only the planner's own
-   * plans move ('layers'); a user's pipeline (custom, replicate) stays. Resolves whether it moved.
+   * caches from the history, as after a loss, so the conversation goes on. The planner's own plans
+   * move ('layers'); a user's pipeline (custom, replicate) stays unless the caller gives the
+   * pipeline to compare with (`custom`: the session's spread, re-weighted by measured speed).
+   * Resolves whether it moved.
    */
-  async rebalance(margin = 0.1): Promise<boolean> {
-    const opts = this.o.plan ?? { strategy: 'layers' };
-    if (this.disposed || opts.strategy !== 'layers' || this.stages.some((s) => !s.member.alive)) return false;
+  async rebalance(margin = 0.1, custom?: readonly StageSpec[]): Promise<boolean> {
+    const opts: PlanOptions = custom ? { strategy: 'custom', custom } : this.o.plan ?? { strategy: 'layers' };
+    if (this.disposed || (!custom && opts.strategy !== 'layers') || this.stages.some((s) => !s.member.alive)) return false;
     const ps = this.view(this.members.filter((m) => m.alive));
     let next: Plan;
     try {
@@ -320,6 +322,11 @@ export class Coordinator implements Backend {
     this.adopt(next, true, true);
     await this.recover(this.history.length);
     return true;
+  }
+
+  /** The members alive as the planner sees them now (measured figures, noise evened out). */
+  participants(): Participant[] {
+    return this.view(this.members.filter((m) => m.alive));
   }
 
   /** Makes every stage alive, loaded, and its KV cache cover positions [0, pos). */

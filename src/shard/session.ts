@@ -20,7 +20,7 @@ import { LocalLink } from './local-link.ts';
 import { ShardHost, type BackendFactory } from './participant.ts';
 import type { ModelCosts, Participant, PlanOptions, StageSpec } from './plan-types.ts';
 import { validateCustom } from './plan-checks.ts';
-import { LinkMeter, type LinkFigures } from './plan-links.ts';
+import { LinkMeter, plannerView, type LinkFigures } from './plan-links.ts';
 import { Admissions, type AdmittedPeer } from './room-peers.ts';
 import { createRoom, type Room } from './room.ts';
 import type { PeerSource } from './transports/pipe.ts';
@@ -171,6 +171,10 @@ export class ShareSession {
     if (cur && cur.mode === mode && cur.members.size === ids.length && ids.every((id) => cur.members.has(id))) {
       // The same peers: the plan may still move to what their measured links favour.
       if (choice.split !== 'spread') await cur.coord.rebalance();
+      else {
+        const custom = spreadPlan(this.costs, cur.coord.participants());
+        if (custom) await cur.coord.rebalance(0.1, custom);
+      }
       return cur.coord;
     }
     this.disposeCoordinator();
@@ -180,7 +184,8 @@ export class ShareSession {
       ...peers.map((p) => ({ link: new LentLink(p.link), info: p.info, meter: this.meter(p.info.id) })),
     ];
     if (members.length === 0) throw new PlanError('no-participants', 'nobody has joined the room yet');
-    const plan = choice.split === 'spread' ? spreadPlan(this.costs, members.map((m) => m.info)) : undefined;
+    const view = plannerView(members.map((m) => ({ info: m.info, figures: this.meters.get(m.info.id)?.figures() ?? {} })));
+    const plan = choice.split === 'spread' ? spreadPlan(this.costs, view) : undefined;
     const coord = await Coordinator.create({
       local: this.o.local, costs: this.costs, members, wire, signal: choice.signal,
       callTimeoutMs: this.o.callTimeoutMs ?? 30_000, heartbeatMs: this.o.heartbeatMs ?? 1000,
@@ -323,15 +328,28 @@ export class ShareSession {
 }
 
 /**
- * An even split of the layers over `members` in order (each at least one layer), or undefined when
- * one of them cannot hold its share: the planner then chooses. For a user who wants every device
- * they opened to take part, even where fewer would be faster (planner.ts: a hop per stage).
+ * The layers split over `members` in order, each at least one layer, or undefined when one of them
+ * cannot hold its share: the planner then chooses. Shares are even, or by measured speed when
+ * every member has been timed (`layerSeconds`: a device three times slower gets a third of the
+ * share). For a user who wants every device they opened to take part, even where fewer would be
+ * faster (planner.ts: a hop per stage).
  */
 export function spreadPlan(costs: ModelCosts, members: readonly Participant[]): StageSpec[] | undefined {
-  const n = Math.min(members.length, costs.nLayer);
-  const custom = members.slice(0, n).map((m, i) => ({
-    participant: m.id, from: Math.round((i * costs.nLayer) / n), to: Math.round(((i + 1) * costs.nLayer) / n),
-  }));
+  const L = costs.nLayer;
+  const used = members.slice(0, Math.min(members.length, L));
+  const n = used.length;
+  const timed = used.map((m) => (typeof m.layerSeconds === 'number' && m.layerSeconds > 0 ? 1 / m.layerSeconds : NaN));
+  const w = timed.every((x) => x > 0) ? timed : used.map(() => 1);
+  const total = w.reduce((a, b) => a + b, 0);
+  const custom: StageSpec[] = [];
+  let acc = 0;
+  for (let i = 0; i < n; i++) {
+    acc += w[i]!;
+    const from = i === 0 ? 0 : custom[i - 1]!.to;
+    // At least one layer each, and one left for every member after this one.
+    const to = i === n - 1 ? L : Math.min(L - (n - 1 - i), Math.max(from + 1, Math.round((L * acc) / total)));
+    custom.push({ participant: used[i]!.id, from, to });
+  }
   try {
     validateCustom(costs, members, custom);
     return custom;

@@ -161,6 +161,28 @@ describe('share session', () => {
     const p = (id: string, layers: number) => ({ id, memoryBytes: rangeMemory(costs, 0, layers), rttSeconds: 0, bandwidthBytesPerSecond: 1e8 });
     expect(spreadPlan(costs, [p('a', 5), p('b', 5)])).toEqual([{ participant: 'a', from: 0, to: 3 }, { participant: 'b', from: 3, to: 5 }]);
     expect(spreadPlan(costs, [p('a', 2), p('b', 5)])).toBeUndefined();
+    // Timed: shares by measured speed, at least one layer each; untimed or equal: even.
+    const t = (id: string, layerSeconds: number) => ({ ...p(id, 5), layerSeconds });
+    expect(spreadPlan(costs, [t('a', 0.01), t('b', 0.03)])).toEqual([{ participant: 'a', from: 0, to: 4 }, { participant: 'b', from: 4, to: 5 }]);
+    expect(spreadPlan(costs, [t('a', 0.001), t('b', 0.1), t('c', 0.1)])).toEqual([{ participant: 'a', from: 0, to: 3 }, { participant: 'b', from: 3, to: 4 }, { participant: 'c', from: 4, to: 5 }]);
+    expect(spreadPlan(costs, [t('a', 0.02), t('b', 0.02), t('c', 0.02)])).toEqual(spreadPlan(costs, [p('a', 5), p('b', 5), p('c', 5)]));
+    expect(spreadPlan(costs, [t('a', 0.01), p('b', 5)])).toEqual(spreadPlan(costs, [p('a', 5), p('b', 5)]));
+  });
+
+  it('a spread room gives a device measured slower fewer layers at the next answer, with the same text', async () => {
+    const room = createRoom();
+    const { session, events } = await host(room);
+    helper(room, 'p1', 5, { delayMs: 30 });
+    helper(room, 'p2', 5);
+    await session.waitFor(2, 5000);
+    const coord = await session.coordinator({ split: 'spread' });
+    expect(coord.plan.stages.map((s) => `${s.participant}:${s.from}-${s.to}`)).toEqual(['p1:0-3', 'p2:3-5']); // nothing timed yet: even
+    expect((await generate(coord, tok, { prompt: ref.prompt, maxTokens: N })).tokens).toEqual(ref.generated_tokens.slice(0, N));
+    const again = await session.coordinator({ split: 'spread' });
+    expect(again).toBe(coord); // the same peers: the same coordinator, its plan moved in place
+    expect(again.plan.stages.map((s) => `${s.participant}:${s.from}-${s.to}`)).toEqual(['p1:0-1', 'p2:1-5']);
+    expect(events.some((e) => e.type === 'log' && e.text.startsWith('re-planned (measured links): p1 0–0, p2 1–4'))).toBe(true);
+    expect((await generate(again, tok, { prompt: ref.prompt, maxTokens: N })).tokens).toEqual(ref.generated_tokens.slice(0, N));
   });
 
   it('join links keep the secret in the fragment and carry the model, context and relay', () => {
