@@ -12,7 +12,7 @@
 // --reference adds the TypeScript f32 backend in Node (slow, ~4.4 GB of f32 weights at 22 layers).
 // The browser part needs `npm run build` first (bench/pages/cpu.html is a Vite input); without it,
 // it is skipped, saying so. Models live in a temp dir, removed at the end.
-import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, resolve, sep } from 'node:path';
@@ -117,7 +117,9 @@ export async function run(args: string[]) {
   if (!args.includes('--no-browser') && !browser) console.log('browser part skipped: run `npm run build` first (dist/bench/pages/cpu.html)');
   const shape = { ...SHAPES.tinyllama!, nLayer: layers };
   const models = mkdtempSync(join(tmpdir(), 'tabshard-bench-cpu-'));
-  const srv = browser ? await serve('dist', models) : undefined;
+  // A copy of the build: a `vite build` elsewhere (e2e runs) empties dist/ while it rebuilds.
+  if (browser) cpSync('dist', join(models, 'dist'), { recursive: true });
+  const srv = browser ? await serve(join(models, 'dist'), models) : undefined;
   const chrome = browser ? await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless=new', '--no-sandbox', '--no-first-run', '--enable-features=WebAssemblyJSPromiseIntegration'] }) : undefined;
   const rows: Record<string, unknown>[] = [];
   try {
