@@ -3,7 +3,7 @@
 // (block-exchange.ts, targeted sessions, every block verified, stored in B's store) and (b) from a
 // local gateway serving A's store over HTTP (the gateway client, verified, stored), at the same
 // range-reader concurrency; then (c) over bitswap with a lying peer asked first (its strikes and the
-// ban's cost: each block in flight when it is first asked waits out one 2 s timeout). MB/s and ratios; no wall-clock asserts. `--mb N` sets the size (default 32).
+// ban's cost: its wrong bytes are caught as they arrive, and those blocks are asked of A). MB/s and ratios; no wall-clock asserts. `--mb N` sets the size (default 32).
 // Loopback WebSockets stand in for the browsers' WebRTC data channels (Node has no
 // RTCPeerConnection), so this is the protocol's own cost, not a network's.
 import { randomBytes } from 'node:crypto';
@@ -80,7 +80,7 @@ export async function run(args: string[]): Promise<unknown> {
     const events: BlockExchangeEvent[] = [];
     const withLiar = await timedRead(root, size, b.ex.getter([liar.node.peerId, a.node.peerId], counted, { onEvent: (e) => events.push(e) }));
     const liarFallbacks = fallbacks;
-    const strikes = events.filter((e) => e.type === 'timeout').length;
+    const strikes = { integrity: events.filter((e) => e.type === 'integrity').length, timeout: events.filter((e) => e.type === 'timeout').length };
     const name = (p: string): string => (p === a.node.peerId.toString() ? 'A' : p === liar.node.peerId.toString() ? 'liar' : p);
     const banned = events.flatMap((e) => (e.type === 'banned' ? [name(e.peer)] : []));
 
@@ -88,7 +88,7 @@ export async function run(args: string[]): Promise<unknown> {
     console.log(`file ${size / MiB} MiB, ${blocks} blocks, range-reader concurrency ${CONCURRENCY}, loopback`);
     console.log(`  bitswap from peer A      ${r(bitswap.mbPerS)} MB/s (${bitswap.blocks} blocks, ${bitswap.fromGateway} of them from the gateway, ${r(bitswap.seconds)} s)`);
     console.log(`  gateway over HTTP        ${r(http.mbPerS)} MB/s (${http.blocks} blocks, ${r(http.seconds)} s)`);
-    console.log(`  bitswap, liar asked 1st  ${r(withLiar.mbPerS)} MB/s (${strikes} strikes of 2 s, banned: ${banned.join(', ') || 'none'}, ${liarFallbacks} blocks from the gateway)`);
+    console.log(`  bitswap, liar asked 1st  ${r(withLiar.mbPerS)} MB/s (strikes: ${strikes.integrity} wrong blocks, ${strikes.timeout} timeouts of 2 s; banned: ${banned.join(', ') || 'none'}, ${liarFallbacks} blocks from the gateway)`);
     console.log(`  ratio bitswap / gateway  ${r(bitswap.mbPerS / http.mbPerS)}x; with a liar / without ${r(withLiar.mbPerS / bitswap.mbPerS)}x`);
     return { sizeBytes: size, blocks, concurrency: CONCURRENCY, bitswap, gateway: http, withLiar: { ...withLiar, strikes, banned, fromGateway: liarFallbacks }, ratioBitswapToGateway: bitswap.mbPerS / http.mbPerS };
   } finally {

@@ -6,10 +6,12 @@
 //   CID never answer the want (a lying peer's block is dropped before we see it); what does answer
 //   is hashed again here with the same verifyBlock a gateway's bytes go through, and the store's
 //   put hashes (or recognises the proof of) it once more;
-// - a peer that does not deliver within `timeoutMs` (hung, or sending wrong bytes: bitswap cannot
-//   tell us which) takes a strike, and after `maxTimeouts` in a row is never asked again; a peer
-//   whose delivered bytes fail our check is never asked for that CID again, and after
-//   `maxIntegrityFailures` never asked at all;
+// - a peer that sends a block whose bytes hash to nothing we asked it for (wrong bytes for the CID
+//   we asked: bitswap files them under the CID they do hash to) is caught as it arrives: its asks
+//   in flight end at once as integrity strikes, it is not asked for those CIDs again, and after
+//   `maxIntegrityFailures` it is never asked at all (also when bytes fail our own check);
+// - a peer that does not deliver within `timeoutMs` takes a strike, and after `maxTimeouts` in a
+//   row is never asked again;
 // - whatever no peer supplies comes from `fallback` (the gateway client, or storeFirst over it),
 //   which verifies on its own.
 // Peers are asked one at a time with a bitswap session of that one peer (a targeted WANT-BLOCK, not
@@ -93,15 +95,63 @@ interface PeerRecord {
 
 type Attempt = { ok: true; bytes: Uint8Array } | { ok: false; timedOut?: boolean };
 
+/** Blocks bitswap received, as its want list announces them: who sent them, and the CID their bytes hash to. */
+interface ReceivedBlocks {
+  addEventListener(type: 'block', cb: (ev: CustomEvent<{ sender: PeerId; cid: CID }>) => void): void;
+}
+
+/**
+ * @helia/bitswap keeps no per-peer record of blocks that answered no want; its want list's 'block'
+ * event (every block received: sender, CID of its bytes) is the one place that sees them. It is not
+ * part of the package's typed API, so it is looked up at run time: without it, wrong bytes are
+ * simply never used and their sender is struck by timeouts instead.
+ */
+function receivedBlocks(broker: unknown): ReceivedBlocks | undefined {
+  const wl = (broker as { bitswap?: { wantList?: Partial<ReceivedBlocks> } }).bitswap?.wantList;
+  return typeof wl?.addEventListener === 'function' ? (wl as ReceivedBlocks) : undefined;
+}
+
+/** CIDs remembered per peer as asked (a late block for an old ask is not a wrong block). */
+const ASKED_MEMORY = 4096;
+
+const mhKey = (cid: CID): string => cid.multihash.bytes.join(',');
+
 export class BlockExchange {
   private readonly broker: Required<Broker>;
   readonly node: Libp2p;
   /** Peers that have delivered verified blocks to this node (any getter): worth a second ask. */
   private readonly delivered = new Set<string>();
+  /** Per peer: multihashes asked of it lately (insertion order, capped at ASKED_MEMORY). */
+  private readonly asked = new Map<string, Set<string>>();
+  /** Per peer: asks in flight, ended at once when the peer sends a block nobody asked it for. */
+  private readonly pending = new Map<string, Set<(e: IntegrityError) => void>>();
+  /** Whether wrong blocks are seen as they arrive (see receivedBlocks). */
+  readonly catchesWrongBlocks: boolean;
 
   private constructor(node: Libp2p, broker: Required<Broker>) {
     this.node = node;
     this.broker = broker;
+    const received = receivedBlocks(broker);
+    this.catchesWrongBlocks = !!received;
+    received?.addEventListener('block', (ev) => this.received(ev.detail.sender, ev.detail.cid));
+  }
+
+  /** A block arrived from `sender`, its bytes hashing to `cid`: wrong if we asked it for no such block. */
+  private received(sender: PeerId, cid: CID): void {
+    const id = sender.toString();
+    if (this.asked.get(id)?.has(mhKey(cid))) return;
+    const waiting = this.pending.get(id);
+    if (!waiting?.size) return;
+    const e = new IntegrityError(cid.toString(), `peer:${id}`, `peer ${id} sent a block (its bytes hash to ${cid}) that is none it was asked for`);
+    for (const end of [...waiting]) end(e);
+  }
+
+  private noteAsked(id: string, cid: CID): void {
+    let set = this.asked.get(id);
+    if (!set) this.asked.set(id, (set = new Set()));
+    set.delete(mhKey(cid));
+    set.add(mhKey(cid));
+    if (set.size > ASKED_MEMORY) set.delete(set.values().next().value!);
   }
 
   /**
@@ -178,12 +228,25 @@ export class BlockExchange {
       const id = peer.toString();
       const r = record(id);
       const timer = AbortSignal.timeout(timeoutMs);
+      const wrong = new AbortController();
+      const end = (e: IntegrityError): void => wrong.abort(e);
+      let waiting = this.pending.get(id);
+      if (!waiting) this.pending.set(id, (waiting = new Set()));
+      waiting.add(end);
+      this.noteAsked(id, cid);
       const t0 = performance.now();
       let bytes: Uint8Array;
       try {
-        bytes = await this.retrieveFrom(peer, cid, signal ? AbortSignal.any([signal, timer]) : timer);
+        bytes = await this.retrieveFrom(peer, cid, AbortSignal.any([timer, wrong.signal, ...(signal ? [signal] : [])]));
       } catch {
         if (signal?.aborted) throw abortReason(signal);
+        if (wrong.signal.aborted) {
+          const e = wrong.signal.reason as IntegrityError;
+          r.bad.add(key);
+          emit({ type: 'integrity', cid: key, peer: id, error: new IntegrityError(key, `peer:${id}`, e.message) });
+          if (++r.integrityFailures >= maxIntegrity) ban(id, r, 'integrity');
+          return { ok: false };
+        }
         if (timer.aborted) {
           emit({ type: 'timeout', cid: key, peer: id, ms: timeoutMs });
           if (++r.consecutiveTimeouts >= maxTimeouts) ban(id, r, 'timeout');
@@ -191,6 +254,8 @@ export class BlockExchange {
         }
         emit({ type: 'miss', cid: key, peer: id }); // DONT_HAVE, or the link is gone
         return { ok: false };
+      } finally {
+        waiting.delete(end);
       }
       r.consecutiveTimeouts = 0;
       try {
