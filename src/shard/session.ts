@@ -258,7 +258,9 @@ export class ShareSession {
 
   private coordinatorEvent(e: CoordinatorEvent): void {
     if (e.type === 'lost') {
-      if (!this.gone.has(e.participant)) this.log(`${e.participant} lost (${e.reason})`); // else its leaving was logged
+      // (A peer that left was logged as it left.) A slow one is still there: say why it is dropped.
+      if (e.reason === 'slow') this.log(`${e.participant} dropped as too slow: ${e.message}`);
+      else if (!this.gone.has(e.participant)) this.log(`${e.participant} lost (${e.reason})`);
       this.gone.add(e.participant);
       this.current?.members.delete(e.participant);
       this.set({ id: e.participant, state: e.reason === 'slow' ? 'slow' : 'lost' });

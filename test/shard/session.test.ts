@@ -125,6 +125,7 @@ describe('share session', () => {
     // Which of the two takes the larger share is the measurements' call.
     expect(coord.plan.stages.map((s) => s.participant).sort()).toEqual(['p2', 'p3']);
     expect(events.some((e) => e.type === 'log' && e.text.startsWith('re-planned: p'))).toBe(true);
+    expect(events.some((e) => e.type === 'log' && /^p1 dropped as too slow: [\d.]+ ms per layer per token, [\d.]+× the [\d.]+ ms first measured$/.test(e.text))).toBe(true);
     // The map: p1 marked slow; the others with their measured step time, round trip and bandwidth.
     await expect.poll(() => session.peers().find((p) => p.id === 'p2')?.layerMs).toBeGreaterThan(0);
     const rows = new Map(session.peers().map((p) => [p.id, p]));
