@@ -3,9 +3,8 @@
 // what it holds and there is one store, not two. A participant loading its range asks the peers it
 // is connected to, trusting none of them:
 // - bitswap derives a received block's CID from its bytes, so bytes that do not hash to the wanted
-//   CID never answer the want (a lying peer's block is dropped before we see it); what does answer
-//   is hashed again here with the same verifyBlock a gateway's bytes go through, and the store's
-//   put hashes (or recognises the proof of) it once more;
+//   CID never answer the want; what does answer is hashed again here with the same verifyBlock a
+//   gateway's bytes go through, and the store's put hashes (or recognises the proof of) it again;
 // - a peer that sends a block whose bytes hash to nothing we asked it for (wrong bytes for the CID
 //   we asked: bitswap files them under the CID they do hash to) is caught as it arrives: its asks
 //   in flight end at once as integrity strikes, it is not asked for those CIDs again, and after
@@ -38,7 +37,7 @@ export type BlockExchangeEvent =
   | { type: 'block'; cid: string; source: string; bytes: number; ms: number }
   /** The peer does not hold the block, or answered nothing usable at once (not a strike). */
   | { type: 'miss'; cid: string; peer: string }
-  /** The peer's delivered bytes do not hash to the CID: a strike. */
+  /** The peer sent bytes that hash to nothing we asked it for, or that fail our check: a strike. */
   | { type: 'integrity'; cid: string; peer: string; error: IntegrityError }
   /** Nothing for this CID within timeoutMs (hung, or its bytes did not hash to it): a strike. */
   | { type: 'timeout'; cid: string; peer: string; ms: number }
