@@ -3,7 +3,8 @@
 // webgpu.txz, the bundled bench.mjs run from a temp dir: nothing from src/) with --size small. The
 // JSON must have every section, and every measured figure finite and positive.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -85,4 +86,14 @@ describe('gpu-lab pack + run.sh --size small', () => {
     const bad = numbers(j).filter(([, v]) => !Number.isFinite(v) || v < 0);
     expect(bad).toEqual([]);
   }, 600_000);
+
+  it('refuses, loudly, a pack over 64 MiB', () => {
+    // An incompressible 'node' of 65 MiB: with the rest the pack cannot fit.
+    const fake = join(dir, 'fake-node');
+    writeFileSync(fake, randomBytes(65 * 2 ** 20));
+    const big = join(dir, 'big');
+    const p = spawnSync(process.execPath, ['scripts/gpu-lab.ts', 'pack', '--out', big, '--node', fake, '--xz-level', '0', '--no-libs'], { encoding: 'utf8' });
+    expect(p.status).toBe(1);
+    expect(p.stderr).toMatch(/GpuLabPackError: the pack is \d+\.\d MiB, over the 64 MiB one call may carry/);
+  }, 300_000);
 });
