@@ -15,6 +15,7 @@ export { parseVersion, compareVersions, satisfies } from './semver.ts';
 export { MemoryModelStore, type MemoryModelStoreOptions } from './memory-model-store.ts';
 export { planEviction, isQuotaExceeded, quotaError, type ModelStore, type ModelRecord, type EvictResult, type EvictOptions, type StoreStats, type BlockInfo } from './model-store.ts';
 export { IdbBlockstore, type IdbBlockstoreOptions } from './idb-blockstore.ts';
+export { HeliaBlockstore, type ListableBlockstore } from './helia-blockstore.ts';
 export { IdbRegistry } from './idb-registry.ts';
 export { openTabshardDb, DEFAULT_DB_NAME, type TabshardDatabase } from './idb-schema.ts';
 export { Loader, type LoaderOptions, type LoadOptions, type LoadResult, type NetworkOptions, type RangeRead, type Resolved } from './loader.ts';
