@@ -27,6 +27,8 @@ export interface EngineLoadOptions {
   nCtx?: number;
   /** KV cache mode (f32, f16, q8, q4, q3, q2) for either backend; ignored when unknown. */
   kv?: string;
+  /** CPU backend threads (default: the cores, up to 8; 1 where the page is not cross-origin isolated). */
+  threads?: number;
   callId?: string;
 }
 

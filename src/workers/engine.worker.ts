@@ -127,7 +127,7 @@ export const api: EngineWorkerApi = {
         const auto = choice === 'auto' ? await chooseAuto({
           probe: autoProbe(caps), adapter: caps.adapter, cpuPath: WASM_CPU_PATH, file, signal,
           cache: idbCalibrationCache(config.dbName), override: 'choose WebGPU in settings to use it anyway',
-          makeCpu: (to, sig) => createWasmBackend(file, source, { layers: [0, to], embed: false, head: false, nCtx: 16, signal: sig }),
+          makeCpu: (to, sig) => createWasmBackend(file, source, { layers: [0, to], embed: false, head: false, nCtx: 16, signal: sig, threads: opts.threads }),
           makeGpu: async (to, sig) => createGpuBackend(file, source, { runtime: await gpuRuntime(), layerRange: [0, to], embedding: false, head: false, nCtx: 16, signal: sig }),
         }) : undefined;
         const wantGpu = auto ? auto.backend === 'webgpu' : choice === 'webgpu';
@@ -136,7 +136,7 @@ export const api: EngineWorkerApi = {
           ? await createGpuBackend(file, source, { runtime: await gpuRuntime(), nCtx: opts.nCtx, kv: kvOptions(opts.kv), signal, onProgress: upload })
           : choice === 'reference'
             ? await createCpuBackend(file, source, { nCtx: opts.nCtx, kv: kvOptions(opts.kv), signal })
-            : await createWasmBackend(file, source, { nCtx: opts.nCtx, kv: kvOptions(opts.kv), signal });
+            : await createWasmBackend(file, source, { nCtx: opts.nCtx, kv: kvOptions(opts.kv), signal, threads: opts.threads });
         const a = caps.adapter;
         const info: EngineModelInfo = {
           label: res.label ?? res.root,

@@ -5,11 +5,12 @@ import { generate } from '../../engine/generate.ts';
 import { createBackend, kvMode, openModel, type BackendKind } from '../../engine/node/model.ts';
 import type { SamplingOptions } from '../../engine/sampler.ts';
 import { tokenizerFromGguf } from '../../engine/tokenizer/index.ts';
+import { MAX_THREADS } from '../../engine/wasm/index.ts';
 
 export const summary = 'generate text from a GGUF model (file or NAME@VERSION in the local store)';
 
 export const usage = 'tabshard generate --model FILE|NAME@VERSION --prompt TEXT [--max-tokens N] [--temperature T] [--top-k K] '
-  + '[--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--stop STR]... [--ctx N] [--backend auto|webgpu|cpu|reference] [--kv f16|q8|q4|q3|q2|f32] [--store DIR] [--json]';
+  + '[--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--stop STR]... [--ctx N] [--backend auto|webgpu|cpu|reference] [--kv f16|q8|q4|q3|q2|f32] [--threads N] [--store DIR] [--json]';
 
 export function num(v: string | undefined, flag: string, int = false): number | undefined {
   if (v === undefined) return undefined;
@@ -19,6 +20,13 @@ export function num(v: string | undefined, flag: string, int = false): number | 
 }
 
 /** --backend: absent or 'auto' picks the faster path here (engine/auto); the others force one. */
+/** --threads: CPU threads for the cpu backend (default: the cores, up to 8). */
+export function threadsFlag(v: string | undefined): number | undefined {
+  const n = num(v, 'threads', true);
+  if (n !== undefined && (n < 1 || n > MAX_THREADS)) throw new UsageError(`--threads must be from 1 to ${MAX_THREADS}, got '${v}'\nusage: ${usage}`);
+  return n;
+}
+
 export function backendKind(v: string | undefined): BackendKind | 'auto' | undefined {
   if (v === undefined || v === 'auto' || v === 'cpu' || v === 'webgpu' || v === 'reference') return v;
   throw new UsageError(`--backend must be auto, webgpu, cpu or reference, got '${v}'`);
@@ -30,7 +38,7 @@ export async function run(args: string[]): Promise<number> {
     'max-tokens': { type: 'string', short: 'n' }, temperature: { type: 'string' }, 'top-k': { type: 'string' },
     'top-p': { type: 'string' }, 'min-p': { type: 'string' }, 'repeat-penalty': { type: 'string' },
     seed: { type: 'string' }, stop: { type: 'string', multiple: true }, ctx: { type: 'string' },
-    backend: { type: 'string' }, kv: { type: 'string' }, store: { type: 'string' }, json: { type: 'boolean' },
+    backend: { type: 'string' }, kv: { type: 'string' }, threads: { type: 'string' }, store: { type: 'string' }, json: { type: 'boolean' },
   }, usage);
   if (!values.model || values.prompt === undefined) throw new UsageError(`--model and --prompt are required\nusage: ${usage}`);
   const sampling: SamplingOptions = {
@@ -45,7 +53,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     const tokenizer = tokenizerFromGguf(model.file);
     for (const w of tokenizer.warnings) process.stderr.write(`tabshard generate: warning: ${w}\n`);
-    const backend = await createBackend(backendKind(values.backend), model.file, model.source, { signal: ac.signal, nCtx: num(values.ctx, 'ctx', true), kv: kvMode(values.kv) });
+    const backend = await createBackend(backendKind(values.backend), model.file, model.source, { signal: ac.signal, nCtx: num(values.ctx, 'ctx', true), kv: kvMode(values.kv), threads: threadsFlag(values.threads) });
     try {
       const json = values.json ?? false;
       if (!json && backend.contextReason) process.stderr.write(`tabshard: ${backend.contextReason}\n`);
@@ -63,6 +71,7 @@ export async function run(args: string[]): Promise<number> {
           kv: backend.kvLayout.mode, kvBytes: backend.memory().kv, context: backend.config.nCtx, contextReason: backend.contextReason,
           // WebGPU: dispatches, pipeline switches, bind groups, uniform writes and bytes of the last decode token.
           gpuWork: 'lastWork' in backend ? backend.lastWork : undefined,
+          cpuPath: 'cpuPath' in backend ? backend.cpuPath : undefined,
         }));
       } else {
         process.stdout.write('\n');

@@ -15,7 +15,7 @@ import { createRangeSource } from '../../store/unixfs-range.ts';
 import { nodeGpuEnvironment } from '../../gpu/node.ts';
 import type { Backend } from '../backend.ts';
 import { createCpuBackend } from '../cpu/index.ts';
-import { createWasmBackend, WASM_CPU_PATH, type WasmBackend } from '../wasm/index.ts';
+import { createWasmBackend, resolveThreads, wasmCpuPath, type WasmBackend } from '../wasm/index.ts';
 import { createGpuBackend, type KvMode } from '../gpu/index.ts';
 import { KV_MODES, type KvLayout } from '../kv/layout.ts';
 import { probeCapabilities, type CapabilityReport, type GpuEnvironment } from '../../gpu/capabilities.ts';
@@ -68,13 +68,16 @@ export function kvMode(v: string | undefined): KvMode | undefined {
  */
 export async function createBackend(
   requested: BackendKind | 'auto' | undefined, file: GgufFile, source: RangeSource,
-  opts: { signal?: AbortSignal; nCtx?: number; kv?: KvMode; note?: (msg: string) => void; cache?: CalibrationCache } = {},
+  opts: { signal?: AbortSignal; nCtx?: number; kv?: KvMode; note?: (msg: string) => void; cache?: CalibrationCache; threads?: number } = {},
 ): Promise<Backend & { readonly kvLayout: KvLayout }> {
   const note = opts.note ?? ((m: string) => process.stderr.write(`${m}\n`));
   // Both backends keep the same compressed cache; absent, each uses DEFAULT_KV_MODE.
   const kvOpts = opts.kv ? { mode: opts.kv } : undefined;
   if (requested === 'reference') return createCpuBackend(file, source, { signal: opts.signal, nCtx: opts.nCtx, kv: kvOpts });
-  const cpu = (): Promise<WasmBackend> => createWasmBackend(file, source, { signal: opts.signal, nCtx: opts.nCtx, kv: kvOpts });
+  const threads = opts.threads;
+  // What the CPU path will be, for notes written before it exists (the thread count included).
+  const cpuPath = wasmCpuPath(resolveThreads(threads));
+  const cpu = (): Promise<WasmBackend> => createWasmBackend(file, source, { signal: opts.signal, nCtx: opts.nCtx, kv: kvOpts, threads });
   if (requested === 'cpu') return cpu();
   let env: GpuEnvironment | undefined;
   let caps: CapabilityReport | undefined;
@@ -83,7 +86,7 @@ export async function createBackend(
     caps = await probeCapabilities(env);
   } catch (err) {
     if (requested === 'webgpu') throw err;
-    note(`tabshard: auto: CPU (${WASM_CPU_PATH}): WebGPU unavailable (${(err as Error).name}: ${(err as Error).message})`);
+    note(`tabshard: auto: CPU (${cpuPath}): WebGPU unavailable (${(err as Error).name}: ${(err as Error).message})`);
     return cpu();
   }
   if (requested === 'webgpu') {
@@ -93,9 +96,9 @@ export async function createBackend(
   let runtime: Promise<GpuRuntime> | undefined;
   const rt = (): Promise<GpuRuntime> => (runtime ??= GpuRuntime.create(env!));
   const auto = await chooseAuto({
-    probe: autoProbe(caps), adapter: caps.adapter, cpuPath: WASM_CPU_PATH, file, signal: opts.signal,
+    probe: autoProbe(caps), adapter: caps.adapter, cpuPath, file, signal: opts.signal,
     cache: opts.cache ?? fileCalibrationCache(), override: '--backend webgpu to override',
-    makeCpu: (to, signal) => createWasmBackend(file, source, { layers: [0, to], embed: false, head: false, nCtx: 16, signal }),
+    makeCpu: (to, signal) => createWasmBackend(file, source, { layers: [0, to], embed: false, head: false, nCtx: 16, signal, threads }),
     makeGpu: async (to, signal) => createGpuBackend(file, source, { runtime: await rt(), layerRange: [0, to], embedding: false, head: false, nCtx: 16, signal }),
   });
   note(`tabshard: ${auto.reason}`);
