@@ -176,6 +176,31 @@ describe('chooseAuto', () => {
     expect(d2.calibration?.cached).toBe(false);
   });
 
+  it('a path that cannot hold the model loses to the other, uncached; both failing throws the CPU error', async () => {
+    const clock = { t: 0 };
+    const log: string[] = [];
+    const cache = memoryCache();
+    const noGpu: SliceMaker = () => Promise.reject(Object.assign(new Error('q5_K has no GPU kernel'), { name: 'UnsupportedTensorError' }));
+    const d = await chooseAuto({ probe, adapter, cpuPath: PATH, file, cache, reps: 1, now: () => clock.t, makeCpu: fakeMaker(clock, 50, 50, log), makeGpu: noGpu });
+    expect(d.backend).toBe('cpu');
+    expect(d.reason).toBe(`auto: CPU (${PATH}): the WebGPU path cannot run this model (UnsupportedTensorError: q5_K has no GPU kernel)`);
+    expect(cache.map.size).toBe(0);
+    expect(log).toContain('dispose');
+    const noCpu: SliceMaker = () => Promise.reject(Object.assign(new Error('too big'), { name: 'WasmMemoryLimitError' }));
+    const g = await chooseAuto({ probe, adapter, cpuPath: PATH, file, cache, reps: 1, now: () => clock.t, makeCpu: noCpu, makeGpu: fakeMaker(clock, 50, 50, log) });
+    expect(g.backend).toBe('webgpu');
+    expect(g.reason).toMatch(/^auto: WebGPU \(Acme GPU\): the CPU path cannot run this model \(WasmMemoryLimitError: too big\)$/);
+    await expect(chooseAuto({ probe, adapter, cpuPath: PATH, file, cache, makeCpu: noCpu, makeGpu: noGpu })).rejects.toMatchObject({ name: 'WasmMemoryLimitError' });
+  });
+
+  it('an abort during calibration propagates', async () => {
+    const ac = new AbortController();
+    ac.abort(new DOMException('stop', 'AbortError'));
+    const clock = { t: 0 };
+    await expect(chooseAuto({ probe, adapter, cpuPath: PATH, file, reps: 1, now: () => clock.t, signal: ac.signal, makeCpu: fakeMaker(clock, 1, 1, []), makeGpu: fakeMaker(clock, 1, 1, []) }))
+      .rejects.toMatchObject({ name: 'AbortError' });
+  });
+
   it('a software adapter never calibrates', async () => {
     const never: SliceMaker = () => Promise.reject(new Error('must not be called'));
     const d = await chooseAuto({ probe: { ...probe, fallbackAdapter: true }, cpuPath: PATH, file, makeCpu: never, makeGpu: never });

@@ -48,6 +48,12 @@ export interface ChooseAutoOptions {
   now?: () => number;
 }
 
+/** A calibration failure as a value, unless the load was aborted (that propagates). */
+function failed(e: unknown, signal?: AbortSignal): Error {
+  if (signal?.aborted) throw e;
+  return e instanceof Error ? e : new Error(String(e));
+}
+
 export async function chooseAuto(o: ChooseAutoOptions): Promise<AutoDecision> {
   const d = await choose(o);
   // Only where there is a WebGPU adapter to force: without one the hint would be noise.
@@ -62,8 +68,19 @@ async function choose(o: ChooseAutoOptions): Promise<AutoDecision> {
   // A cache that cannot be read (private mode, a corrupt file) only costs a calibration.
   const hit = await o.cache?.get(key).catch(() => undefined);
   if (validCalibration(hit)) return decideFromCalibration({ ...hit, cached: true }, o.cpuPath, o.probe.adapterName);
-  const cpu = await timePath(o.makeCpu, parts.nLayer, { reps: o.reps, signal: o.signal, now: o.now });
-  const gpu = await timePath(o.makeGpu, parts.nLayer, { reps: o.reps, signal: o.signal, now: o.now });
+  const time = (make: SliceMaker) => timePath(make, parts.nLayer, { reps: o.reps, signal: o.signal, now: o.now });
+  // A path that cannot hold this model (a weight type without a WebGPU kernel, a tensor over the
+  // adapter's binding limit, ...) loses to the other, which is then used without a comparison;
+  // nothing is cached, as the failure may be this load's. Both failing: the CPU path's error.
+  const cpu = await time(o.makeCpu).catch((e: unknown) => failed(e, o.signal));
+  const gpu = await time(o.makeGpu).catch((e: unknown) => failed(e, o.signal));
+  if (cpu instanceof Error && gpu instanceof Error) throw cpu;
+  if (cpu instanceof Error || gpu instanceof Error) {
+    const e = (cpu instanceof Error ? cpu : gpu) as Error;
+    const backend = cpu instanceof Error ? 'webgpu' : 'cpu';
+    const chosen = backend === 'cpu' ? `CPU (${o.cpuPath})` : `WebGPU (${o.probe.adapterName || 'adapter'})`;
+    return { backend, reason: `auto: ${chosen}: the ${backend === 'cpu' ? 'WebGPU' : 'CPU'} path cannot run this model (${e.name}: ${e.message})` };
+  }
   const measured = { cpu, gpu, nLayer: parts.nLayer };
   await o.cache?.put(key, measured).catch(() => undefined);
   return decideFromCalibration({ ...measured, cached: false }, o.cpuPath, o.probe.adapterName);
