@@ -3,10 +3,13 @@
 // CPU layer split, greedy from the same token-id prompts (e2e/pages/families.ts).
 //   F32 weights: identical 24 tokens from each of 3 prompts, on every backend.
 //   Q8_0: identical, or the first difference falls where llama.cpp's top-2 probabilities are
-//         within 1% (a tie that rounding may break either way; the step is printed). Asserted only
-//         with ORACLE_STRICT_Q8=1 for now: ggml's CPU matmul quantizes the activations to q8_0 for
-//         Q8_0 weights (q8_K for K-quants) while both our backends multiply f32 activations, so
-//         today's runs differ at clear margins; the verdict is printed and written either way.
+//         within 1%: printed, asserted only with ORACLE_STRICT_Q8=1. It does not hold on these
+//         models: ggml rounds the activations of a Q8_0 matmul to q8_0, and llama.cpp's flash
+//         attention arithmetic (f16 Q, f16 V sums, ...) moves them by ~1e-3 first, which flips a
+//         few percent of the codes; the runs part at clear margins (LLAMACPP.md: measurements).
+//   Q8_0 with attention silenced: our reference with ggml's rounding replayed (ggml-rounding.ts)
+//         gives llama.cpp's greedy token at every step and a distribution >= 5x closer than
+//         without it (asserted; gemma2/gemma3 reported, their GELU runs through an f16 table).
 //   Q4_K, Q2_K, and KV caches q8/q4: agreement printed and written to
 //         test-results/families-oracle/<family>.json, not asserted.
 // A family our engine refuses (UnsupportedModelError) is marked fixme with the engine's reason.
@@ -20,6 +23,7 @@ import { FIRST_PIECE } from '../src/engine/synthetic/vocab.ts';
 import type { OracleJob, OracleResult, PageError } from './pages/families.ts';
 import type { OracleRun } from './pages/families-wllama.ts';
 import type { OurRun, OurRunSpec } from './pages/families-ours.ts';
+import { GGML_Q8_0, NO_ROUNDING, replayWithRounding, type ReplayResult } from './ggml-rounding.ts';
 
 const STEPS = 24;
 const N_CTX = 256;
@@ -57,11 +61,40 @@ function agreement(ref: OracleRun, ours: OurRun): Agreement {
   return { firstDiff, margin };
 }
 
+/** The family's Q8_0 model with attention silenced (attn_output zero): only matmuls, norms and the FFN remain. */
+function silencedQ8(family: Family): Uint8Array {
+  return syntheticFamilyGguf(family, { type: GgmlType.Q8_0, seed: SEED[family], silence: /attn_output/ });
+}
+
+/**
+ * llama.cpp's Q8_0 arithmetic, checked where it can be: on the attention-silenced Q8_0 model,
+ * replaying llama.cpp's tokens through our reference with ggml's q8_0 activation rounding
+ * (e2e/ggml-rounding.ts) must come to llama.cpp's distribution (greedy equal at every step, and
+ * >= 5x closer than without the rounding). With attention live, llama.cpp's attention (f16
+ * Q, f16 V sums) moves activations by ~1e-3 before each rounding, which flips a few percent of the
+ * q8_0 codes and parts the runs at clear margins: src/engine/synthetic/LLAMACPP.md. Gemma's FFN
+ * goes through ggml's f16 GELU table (~1e-3 too), so for gemma2/gemma3 it is reported only.
+ */
+async function roundingCheck(page: Page, family: Family, report: Record<string, unknown>, project: string) {
+  const res = await oracle(page, family, GgmlType.Q8_0, {}, '-silenced', 8);
+  if (isError(res.llamacpp)) throw new Error(`llama.cpp failed on ${family} silenced Q8_0: ${res.llamacpp.error.message}`);
+  const ref = { tokens: res.llamacpp.tokens, topK: res.llamacpp.topK! };
+  const ps = prompts(SMALL_SHAPES[family].nVocab);
+  const rounded = await replayWithRounding(silencedQ8(family), ps, ref, GGML_Q8_0);
+  const plain = await replayWithRounding(silencedQ8(family), ps, ref, NO_ROUNDING);
+  const asserted = family !== 'gemma2' && family !== 'gemma3';
+  const fmt = (r: ReplayResult) => `greedy ${r.agree}/${r.steps}, mean |dlogp| ${r.meanDistance.toExponential(2)}`;
+  console.log(`${project} ${family} Q8_0 attention silenced vs llama.cpp: with ggml's rounding ${fmt(rounded)}; without ${fmt(plain)}${asserted ? '' : ' (reported: f16 GELU table)'}`);
+  const pick = (r: ReplayResult) => ({ agree: r.agree, steps: r.steps, meanDistance: r.meanDistance });
+  report['Q8_0 silenced'] = { tokens: ref.tokens, topK: ref.topK, ours: { 'reference, ggml rounding': pick(rounded), reference: pick(plain) } };
+  return { rounded, plain, asserted };
+}
+
 const isError = (r: unknown): r is { error: PageError } => typeof r === 'object' && r !== null && 'error' in r;
 const show = (a: Agreement) => a.firstDiff.map((d, i) => (d < 0 ? `${STEPS}/${STEPS}` : `${d}/${STEPS} (top-2 margin ${(100 * a.margin[i]!).toFixed(2)}%)`)).join(', ');
 
-async function oracle(page: Page, family: Family, type: number, ours: Record<string, OurRunSpec>): Promise<OracleResult> {
-  const job: OracleJob = { url: `families-models/${family}-${type}.gguf`, prompts: prompts(SMALL_SHAPES[family].nVocab), steps: STEPS, nCtx: N_CTX, threads: 1, topK, ours };
+async function oracle(page: Page, family: Family, type: number, ours: Record<string, OurRunSpec>, variant = '', k = topK): Promise<OracleResult> {
+  const job: OracleJob = { url: `families-models/${family}-${type}${variant}.gguf`, prompts: prompts(SMALL_SHAPES[family].nVocab), steps: STEPS, nCtx: N_CTX, threads: 1, topK: k, ours };
   return page.evaluate((j) => (window as unknown as { __oracle: { run: (j: OracleJob) => Promise<OracleResult> } }).__oracle.run(j), job);
 }
 
@@ -76,6 +109,7 @@ test.describe('model families vs llama.cpp', () => {
       for (const type of [GgmlType.F32, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q2_K]) {
         files.set(`${family}-${type}.gguf`, syntheticFamilyGguf(family, { type, seed: SEED[family] }));
       }
+      files.set(`${family}-${GgmlType.Q8_0}-silenced.gguf`, silencedQ8(family));
       await page.route('**/families-models/*.gguf', (route) => {
         const body = files.get(new URL(route.request().url()).pathname.split('/').pop()!);
         return body ? route.fulfill({ body: Buffer.from(body) }) : route.fulfill({ status: 404 });
@@ -119,6 +153,7 @@ test.describe('model families vs llama.cpp', () => {
       };
       const a32 = check('F32', f32);
       const a8 = check('Q8_0', q8);
+      const rounding = await roundingCheck(page, family, report, info.project.name);
       for (const [label, res] of Object.entries(reported)) check(label, res);
       mkdirSync('test-results/families-oracle', { recursive: true });
       writeFileSync(`test-results/families-oracle/${family}.json`, JSON.stringify(report, null, 1));
@@ -137,6 +172,11 @@ test.describe('model families vs llama.cpp', () => {
         const clear = a.firstDiff.flatMap((d, p) => (d >= 0 && a.margin[p]! >= TIE ? [`prompt ${p} step ${d}`] : []));
         console.log(`${info.project.name} ${family} Q8_0 ${name}: tie rule ${clear.length ? `FAILS at ${clear.join(', ')}` : 'holds'}`);
         if (strictQ8) expect(clear, `Q8_0 ${name}: differences where llama.cpp's top-2 are not within 1%`).toEqual([]);
+      }
+      writeFileSync(`test-results/families-oracle/${family}.json`, JSON.stringify(report, null, 1));
+      if (rounding.asserted) {
+        expect(rounding.rounded.agree, `${family} attention silenced, Q8_0 with ggml's rounding: greedy steps equal to llama.cpp's`).toBe(rounding.rounded.steps);
+        expect(rounding.rounded.meanDistance, `${family} attention silenced: ggml's rounding brings us >= 5x closer to llama.cpp`).toBeLessThan(rounding.plain.meanDistance / 5);
       }
     });
   }

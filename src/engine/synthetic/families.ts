@@ -27,6 +27,12 @@ export interface SyntheticFamilyOptions {
   seed?: number;
   /** 'small' (default), a real model's name (its family must match), or an explicit shape. */
   shape?: 'small' | RealShapeName | FamilyShape;
+  /**
+   * Zero the tensors whose names match (after drawing them, so the others keep their values): a
+   * diagnostic variant, e.g. /attn_output/ silences attention so that llama.cpp's matmul rounding
+   * can be compared without its flash-attention rounding (e2e/families.spec.ts).
+   */
+  silence?: RegExp;
 }
 
 /** Std of the final logits: top-1 and top-2 of a 512-token vocabulary then differ by ~1-2 nats. */
@@ -58,6 +64,7 @@ export function syntheticFamilyGguf(family: Family, opts: SyntheticFamilyOptions
   const sh = familyShape(family, opts);
   const target = opts.type ?? GgmlType.F32;
   const tensors = familyTensors(family, sh, rng(opts.seed ?? 1));
+  for (const t of tensors) if (opts.silence?.test(t.name)) t.data.fill(0);
   const encoded = tensors.map((t) => encode(t, target));
   const metadata = familyMetadata(family, sh);
   return writeGguf({ metadata: target === GgmlType.F32 ? metadata : quantizedMetadata(metadata, target), tensors: encoded });
