@@ -1,4 +1,4 @@
-// `npm run bench -- shard --app [--tokens 60] [--reps 3] [--kill-at 20] [--no-build]` (also
+// `npm run bench -- shard --app [--tokens 60] [--reps 3] [--kill-at 20] [--losses 3] [--no-build]` (also
 // `npm run bench -- shard-app`): sharding as a person does it, through the app's own pages in
 // headless Chromium. The built app (dist/, built first unless --no-build) is served with the demo
 // model behind the local gateway (scripts/serve.ts, as `npm start` and the e2e runs do); a coordinator
@@ -86,6 +86,8 @@ function countGateway(page: Page): () => GatewayUse {
   return () => ({ ...use });
 }
 
+interface LossRun { victimHolds: string; tokens: number; gapMs: number; medianGapMs: number; survivorsFetchedBlocks: number; sameText: boolean }
+
 interface Join { helper: number; toServingS: number; header: GatewayUse; range: GatewayUse; firstAnswerTtftMs: number; holds: string }
 
 async function openHelper(context: BrowserContext, link: string, n: number): Promise<{ page: Page; gateway: () => GatewayUse; toServingS: number; id: string }> {
@@ -115,12 +117,13 @@ async function openHelper(context: BrowserContext, link: string, n: number): Pro
 
 const pad = (s: string | number, n: number): string => String(s).padStart(n);
 
-const HELP = `npm run bench -- shard --app [--tokens 60] [--reps 3] [--kill-at 20] [--no-build]
+const HELP = `npm run bench -- shard --app [--tokens 60] [--reps 3] [--kill-at 20] [--losses 3] [--no-build]
   Sharding through the app's pages in headless Chromium (index.html + helper tabs over tabs):
   tokens/s and time to first token alone and with 1, 2, 3 helpers, what each join costs (seconds,
   gateway blocks and bytes), and the token gap when a helper is lost. JSON under bench/results.
   --tokens N    tokens per answer (greedy)          --reps N     timed answers per configuration
-  --kill-at N   the lost helper goes after token N  --no-build   use dist/ as built`;
+  --kill-at N   the lost helper goes after token N  --no-build   use dist/ as built
+  --losses N    losses measured (a new helper joins after each)`;
 
 export async function run(args: string[] = []): Promise<unknown> {
   if (args.includes('--help')) {
@@ -130,6 +133,8 @@ export async function run(args: string[] = []): Promise<unknown> {
   const maxTokens = Number(opt(args, '--tokens', '60'));
   const reps = Number(opt(args, '--reps', '3'));
   const killAt = Number(opt(args, '--kill-at', '20'));
+  const lossReps = Number(opt(args, '--losses', '3'));
+  const lossPrompt = PROMPTS[4]!;
   if (!args.includes('--no-build')) {
     const b = spawnSync('npx', ['vite', 'build', '--logLevel', 'warn'], { stdio: 'inherit' });
     if (b.status !== 0) throw new Error(`vite build exited with ${b.status}`);
@@ -149,7 +154,7 @@ export async function run(args: string[] = []): Promise<unknown> {
     console.log(`shard --app: demo model, ${maxTokens} tokens per answer, best of ${reps}; helpers on the CPU backend (f32 KV), the coordinator alone as the app loads it:\n  ${loadedAs}`);
     const single = await timed(coord, reps, maxTokens, reference, 1, 0);
     // The loss answer's prompt, on one device too (its text is what the room must give).
-    reference.set(PROMPTS[4]!, (await answer(coord, PROMPTS[4]!, maxTokens)).text);
+    reference.set(lossPrompt, (await answer(coord, lossPrompt, maxTokens)).text);
 
     await coord.getByTestId('start-room').click();
     const link = (await coord.locator('tabshard-shard-map').getByTestId('join-link').textContent())!.trim();
@@ -174,19 +179,31 @@ export async function run(args: string[] = []): Promise<unknown> {
       rooms.push({ helpers: n, ...(await timed(coord, reps, maxTokens, reference, 0, 1)) });
     }
 
-    // Loss: the second helper's tab goes away right after token `killAt` of an answer.
-    const victim = helpers[1]!;
-    const victimHolds = (await victim.page.getByTestId('holds').textContent())?.trim() ?? '';
-    const lossPrompt = PROMPTS[4]!;
-    const lost = await answer(coord, lossPrompt, maxTokens, { after: killAt, target: victim.id });
-    const lossGapMs = lost.gapsMs[killAt - 1] ?? NaN;
-    const others = lost.gapsMs.filter((_, i) => i !== killAt - 1);
-    const survivors = await Promise.all(helpers.filter((h) => h !== victim).map(async (h) => ({ holds: (await h.page.getByTestId('holds').textContent())?.trim() ?? '', fetched: h.gateway() })));
-    const loss = {
-      victimHolds, killedAfterToken: killAt, tokens: lost.tokens, gapMs: lossGapMs, medianGapMs: median(others),
-      ratio: lossGapMs / median(others), sameText: lost.text === reference.get(lossPrompt), survivors,
-      replanned: (await coord.getByTestId('room-log').textContent())?.includes('re-planned') ?? false,
-    };
+    // Losses: a helper's tab goes away right after token `killAt` of an answer; then a new helper
+    // joins (and an answer plans it in), so the next loss is again one of 3. The first loss may
+    // make survivors fetch the lost range's blocks; later ones may find them in their stores.
+    const losses: LossRun[] = [];
+    for (let r = 0; r < lossReps; r++) {
+      const victim = helpers[1]!;
+      const victimHolds = (await victim.page.getByTestId('holds').textContent())?.replace(/ \(.*/, '').trim() ?? '';
+      const before = helpers.filter((h) => h !== victim).map((h) => h.gateway().blocks);
+      const lost = await answer(coord, lossPrompt, maxTokens, { after: killAt, target: victim.id });
+      const others = lost.gapsMs.filter((_, i) => i !== killAt - 1);
+      const fetched = helpers.filter((h) => h !== victim).reduce((n, h, i) => n + h.gateway().blocks - before[i]!, 0);
+      losses.push({
+        victimHolds, tokens: lost.tokens, gapMs: lost.gapsMs[killAt - 1] ?? NaN, medianGapMs: median(others),
+        survivorsFetchedBlocks: fetched, sameText: lost.text === reference.get(lossPrompt),
+      });
+      await victim.page.close();
+      helpers.splice(1, 1);
+      if (r + 1 < lossReps) {
+        helpers.push(await openHelper(context, link, 4 + r));
+        await coord.bringToFront();
+        await answer(coord, PROMPTS[0]!, maxTokens);
+      }
+    }
+    const replanned = (await coord.getByTestId('room-log').textContent())?.includes('re-planned') ?? false;
+    const loss = { killedAfterToken: killAt, runs: losses, medianGapMs: median(losses.map((l) => l.gapMs)), replanned };
 
     console.log('\n  participants            TTFT ms   tok/s   vs alone   vs 1 helper   same text');
     const one = rooms[0]!;
@@ -195,8 +212,9 @@ export async function run(args: string[] = []): Promise<unknown> {
     for (const r of rooms) row(`room, ${r.helpers} helper${r.helpers > 1 ? 's' : ''}`, r);
     console.log('\n  join     to serving s   header blocks/bytes   range blocks/bytes   1st answer TTFT ms   holds');
     for (const j of joins) console.log(`  helper ${j.helper} ${pad(j.toServingS.toFixed(2), 13)} ${pad(`${j.header.blocks} / ${j.header.bytes}`, 21)} ${pad(`${j.range.blocks} / ${j.range.bytes}`, 20)} ${pad(j.firstAnswerTtftMs.toFixed(0), 20)}   ${j.holds.replace(/ \(.*/, '')}`);
-    console.log(`\n  loss: the tab holding "${victimHolds.replace(/ \(.*/, '')}" left after token ${killAt}: gap ${lossGapMs.toFixed(0)} ms vs median ${loss.medianGapMs.toFixed(1)} ms (${loss.ratio.toFixed(0)}x); ${lost.tokens} tokens, same text: ${loss.sameText ? 'yes' : 'NO'}, re-planned: ${loss.replanned ? 'yes' : 'NO'}`);
-    for (const s of survivors) console.log(`    survivor: ${s.holds.replace(/ \(.*/, '')}; gateway so far ${s.fetched.blocks} blocks / ${s.fetched.bytes} B`);
+    console.log(`\n  loss after token ${killAt} (1 of 3 helpers)   gap ms   median gap ms   ratio   survivors fetched   same text`);
+    for (const l of losses) console.log(`  ${`"${l.victimHolds}"`.padEnd(34)} ${pad(l.gapMs.toFixed(0), 8)} ${pad(l.medianGapMs.toFixed(1), 15)} ${pad((l.gapMs / l.medianGapMs).toFixed(0) + 'x', 7)} ${pad(l.survivorsFetchedBlocks + ' blocks', 19)}   ${l.sameText ? 'yes' : 'NO'}`);
+    console.log(`  median loss gap ${loss.medianGapMs.toFixed(0)} ms; the room log says re-planned: ${replanned ? 'yes' : 'NO'}`);
     return { maxTokens, reps, coordinatorAlone: loadedAs, single, rooms, joins, loss, loadAverage: loadavg() };
   } finally {
     await browser.close();
