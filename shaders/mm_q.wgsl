@@ -16,9 +16,10 @@
 
 // Fusions (decode, issue 19; each a template flag, set by src/engine/gpu/fused.ts; the fused and
 // unfused graphs do the same f32 operations in the same order, so their results are bit-identical):
-//   NORM  (matvec) X is the raw residual row: the workgroup first computes 1/rms(X) exactly as
-//         ops.wgsl's rmsnorm does (WG strided sums, then a tree), then reads G[c] * (X[c] * inv)
-//         where the unfused graph read the rmsnorm output: no rmsnorm dispatch, no xn round trip.
+//   NORM  (matvec; with XCACHE or NORM_WIDE) X is the raw residual row: the workgroup first
+//         computes 1/rms(X) exactly as ops.wgsl's rmsnorm does (WG strided sums, then a tree), then
+//         uses G[c] * (X[c] * inv) where the unfused graph read the rmsnorm output: no rmsnorm
+//         dispatch, no xn round trip.
 //   ROUTE (matvec, matmul) W is several matrices' rows concatenated (attn q|k|v, ffn gate|up):
 //         rows < split1 go to Y, < split2 to Y1 (row stride stride1), the rest to Y2 (stride2).
 //   GLU   (matvec) W is gate|up in one binding: output row r takes rows r and r + glu_rows and
@@ -78,7 +79,7 @@ var<workgroup> partial: array<f32, WG * TT>;
 //#if NORM
 var<private> inv_rms: f32;
 // 1/rms of X[x_offset .. x_offset + cols), in ops.wgsl rmsnorm's order (all threads call it).
-fn norm_prologue(lid: u32) {
+fn row_norm(lid: u32) {
   var s = 0.0;
   for (var c = lid; c < params.cols; c += WG) { let v = X[params.x_offset + c]; s += v * v; }
   partial[lid] = s;
@@ -90,10 +91,32 @@ fn norm_prologue(lid: u32) {
   inv_rms = 1.0 / sqrt(partial[0] / f32(params.cols) + params.eps);
   workgroupBarrier();
 }
+//#endif
+//#if XCACHE
+// NORM with cols <= XS: the normalized row staged once per workgroup in workgroup memory (8 KiB),
+// so the dot products read one value per weight as the unfused matvec does, not G, X and two
+// multiplies (which made the fold slower than the rmsnorm dispatch it saves on CPU adapters).
+const XS: u32 = 2048u;
+var<workgroup> xs: array<f32, XS>;
+fn norm_prologue(lid: u32) {
+  row_norm(lid);
+  for (var c = lid; c < params.cols; c += WG) { xs[c] = G[c] * (X[params.x_offset + c] * inv_rms); }
+  workgroupBarrier();
+}
+fn xv(i: u32) -> f32 {
+  return xs[i - params.x_offset];
+}
+//#endif
+//#if NORM_WIDE
+// NORM with cols > XS (beyond the workgroup memory every device has): normalized as it is read.
+fn norm_prologue(lid: u32) {
+  row_norm(lid);
+}
 fn xv(i: u32) -> f32 {
   return G[i - params.x_offset] * (X[i] * inv_rms);
 }
-//#else
+//#endif
+//#if !NORM
 fn xv(i: u32) -> f32 {
   return X[i];
 }

@@ -19,7 +19,8 @@ it('every fused kernel variant matches the unfused CPU reference on fresh random
   const results = await runFusedChecks(rt, seed);
   const failed = results.filter((r) => !r.ok);
   for (const r of failed) console.error('FAILED', r);
-  for (const f of ['NORM', 'ROUTE', 'GLU', 'GELU', 'ADD']) expect(results.some((r) => r.variant.includes(f))).toBe(true);
+  for (const f of ['NORM', 'XCACHE', 'NORM_WIDE', 'ROUTE', 'GLU', 'GELU', 'ADD']) expect(results.some((r) => r.variant.includes(f))).toBe(true);
   expect(results.some((r) => r.shape.includes('bindings'))).toBe(true);
   expect(failed).toEqual([]);
-}, 180_000);
+  // ~45 s alone on SwiftShader; minutes when the machine is shared.
+}, 600_000);

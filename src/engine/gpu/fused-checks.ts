@@ -120,7 +120,7 @@ async function checkFused(rt: GpuRuntime, seed: number, c: FCase, k: QuantKernel
         maxError = Math.max(maxError, Number.isFinite(err) ? err / (tols[i]![j]! || 1) : Infinity);
       }
     }
-    const flags = nTok > 1 ? ['ROUTE'] : fusedFlags({ ...opts, route });
+    const flags = nTok > 1 ? ['ROUTE'] : fusedFlags({ ...opts, route }, c.cols);
     const name = GPU_BLOCK_TYPES[c.type as keyof typeof GPU_BLOCK_TYPES].flag;
     return {
       kernel: `${c.name} (${name})`,
@@ -140,6 +140,7 @@ async function checkFused(rt: GpuRuntime, seed: number, c: FCase, k: QuantKernel
 const CASES: FCase[] = [
   { name: 'rmsnorm+qkv', type: 12, cols: 512, parts: [48, 16, 16], norm: true },
   { name: 'rmsnorm+qkv', type: 10, cols: 256, parts: [32, 8, 8], norm: true, xOffset: 256, splitRows: 20 },
+  { name: 'rmsnorm+qkv (wide row: not staged)', type: 12, cols: 2304, parts: [8, 4, 4], norm: true, xOffset: 64 },
   { name: 'rmsnorm+gate/up+swiglu', type: 8, cols: 256, parts: [24, 24], norm: true, glu: 'silu' },
   { name: 'rmsnorm+gate/up+geglu', type: 11, cols: 256, parts: [40, 40], norm: true, glu: 'gelu' },
   { name: 'rmsnorm+gate/up (split: routed)', type: 12, cols: 256, parts: [20, 20], norm: true, splitRows: 16 },

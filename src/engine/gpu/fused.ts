@@ -81,10 +81,13 @@ function perChunk(rt: GpuRuntime, pipeline: GPUComputePipeline, w: QuantTensor, 
   };
 }
 
-/** The flags a fused matvec needs (also its pipeline's identity). */
-export function fusedFlags(o: FusedMatvecOptions): string[] {
+/** Widest row the NORM variant stages in workgroup memory (XS in mm_q.wgsl). */
+export const NORM_CACHE_COLS = 2048;
+
+/** The flags a fused matvec over rows of `cols` needs (also its pipeline's identity). */
+export function fusedFlags(o: FusedMatvecOptions, cols: number): string[] {
   const f: string[] = [];
-  if (o.norm) f.push('NORM');
+  if (o.norm) f.push('NORM', cols <= NORM_CACHE_COLS ? 'XCACHE' : 'NORM_WIDE');
   if (o.route) f.push('ROUTE');
   if (o.glu) f.push('GLU');
   if (o.glu === 'gelu') f.push('GELU');
@@ -97,7 +100,7 @@ export async function prepareFusedMatvec(rt: GpuRuntime, w: QuantTensor, x: GPUB
   if (o.glu && w.chunks.length !== 1) throw new RangeError('a GLU matvec needs gate | up in one binding (rows r and r + n together)');
   if (o.glu && (o.route || o.add)) throw new RangeError('GLU is not combined with ROUTE or ADD');
   if (o.glu && w.rows % 2 !== 0) throw new RangeError(`gate | up has an odd row count ${w.rows}`);
-  const pipeline = await rt.pipelines.get(fusedVariant(rt, w.type, 'matvec', fusedFlags(o), o.kernel));
+  const pipeline = await rt.pipelines.get(fusedVariant(rt, w.type, 'matvec', fusedFlags(o, w.cols), o.kernel));
   const rpw = 64 / lanesFor(rt, o.kernel);
   const r = routeFields(o.route, 1);
   const out = o.route ? o.route[0]!.buffer : y;
