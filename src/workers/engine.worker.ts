@@ -7,7 +7,7 @@ import { browserEnvironment, probeCapabilities, type CapabilityReport } from '..
 import { GpuRuntime } from '../gpu/runtime.ts';
 import type { Backend } from '../engine/backend.ts';
 import { createCpuBackend } from '../engine/cpu/index.ts';
-import { createWasmBackend, WASM_CPU_PATH } from '../engine/wasm/index.ts';
+import { createWasmBackend, resolveThreads, wasmCpuPath, WASM_CPU_PATH } from '../engine/wasm/index.ts';
 import { createGpuBackend } from '../engine/gpu/index.ts';
 import { autoProbe, chooseAuto } from '../engine/auto/index.ts';
 import { Conversation } from '../engine/conversation.ts';
@@ -125,7 +125,7 @@ export const api: EngineWorkerApi = {
         // 'auto': no WebGPU or a software adapter (SwiftShader) → the WASM CPU path; otherwise
         // calibration on this model's first layers, cached per device (engine/auto).
         const auto = choice === 'auto' ? await chooseAuto({
-          probe: autoProbe(caps), adapter: caps.adapter, cpuPath: WASM_CPU_PATH, file, signal,
+          probe: autoProbe(caps), adapter: caps.adapter, cpuPath: opts.threads ? wasmCpuPath(resolveThreads(opts.threads)) : WASM_CPU_PATH, file, signal,
           cache: idbCalibrationCache(config.dbName), override: 'choose WebGPU in settings to use it anyway',
           makeCpu: (to, sig) => createWasmBackend(file, source, { layers: [0, to], embed: false, head: false, nCtx: 16, signal: sig, threads: opts.threads }),
           makeGpu: async (to, sig) => createGpuBackend(file, source, { runtime: await gpuRuntime(), layerRange: [0, to], embedding: false, head: false, nCtx: 16, signal: sig }),
