@@ -14,7 +14,7 @@
 // it is skipped, saying so. Models live in a temp dir, removed at the end.
 import { cpSync, createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { extname, join, resolve, sep } from 'node:path';
 import { chromium } from 'playwright-core';
 import { readGgufHeader } from '../src/formats/gguf-reader.ts';
@@ -165,7 +165,9 @@ export async function run(args: string[]) {
     rmSync(models, { recursive: true, force: true });
   }
   table(rows, threadCounts);
-  return { shape: 'tinyllama', nLayer: layers, prefill, decode, threads: threadCounts, rows };
+  // Other work on the machine skews every figure (threads most): the load averages go with them.
+  console.log(`load average at the end: ${loadavg().map((v) => v.toFixed(1)).join(' ')} on ${availableParallelism()} cores`);
+  return { shape: 'tinyllama', nLayer: layers, prefill, decode, threads: threadCounts, loadAverageAtEnd: loadavg(), cores: availableParallelism(), rows };
 }
 
 /** The side-by-side table: tok/s, and ours over wllama at the same thread count. */
