@@ -2,7 +2,10 @@
 // range reads, so a participant fetches the header and then only the tensors of the range it is
 // told to hold. Blocks come from this browser's IndexedDB first (tabs of one browser share it, so a
 // helper tab of the coordinator's browser fetches nothing), then from the gateways; either way each
-// block is hashed against its CID before use, and fetched blocks are kept in the store.
+// block is hashed against its CID before use, and fetched blocks are kept in the store. In a WebRTC
+// room over libp2p, usePeers() puts the room's bitswap between the two: store, then room peers (the
+// coordinator serves the blocks it holds), then gateways. The header is read before joining, so
+// it comes from the store or gateways; the layers are read after, through the peers.
 import type { CID } from 'multiformats/cid';
 import type { Backend } from '../engine/backend.ts';
 import { autoProbe, chooseAuto } from '../engine/auto/index.ts';
@@ -12,26 +15,24 @@ import { readGgufHeader } from '../formats/gguf-reader.ts';
 import { browserEnvironment, probeCapabilities } from '../gpu/capabilities.ts';
 import { GpuRuntime } from '../gpu/runtime.ts';
 import type { AbortOptions, BlockGetter } from '../store/blockstore.ts';
-import { storeFirst } from '../store/block-getter.ts';
 import { GatewayClient } from '../store/gateway-client.ts';
 import { IdbBlockstore } from '../store/idb-blockstore.ts';
 import { createRangeSource, type UnixFSRangeSource } from '../store/unixfs-range.ts';
 import { idbCalibrationCache } from '../workers/calibration-cache.ts';
 import type { BackendFactory } from './participant.ts';
+import { sliceBlockGetter, type PeerStage, type SliceCounts } from './slice-blocks.ts';
 
-export interface SliceCounts {
-  /** Blocks read from this browser's store. */
-  fromStore: number;
-  /** Blocks fetched from gateways (each verified, then stored). */
-  fromGateways: number;
-  bytesFromGateways: number;
-}
+export type { PeerStage, SliceCounts } from './slice-blocks.ts';
 
 export interface ModelSlice {
   readonly root: string;
   readonly file: GgufFile;
   readonly source: UnixFSRangeSource;
   readonly counts: SliceCounts;
+  /** The browser's block store the slice reads through (a room's bitswap serves from it). */
+  readonly store: IdbBlockstore;
+  /** From now on, blocks missing from the store are asked of the room's peers before the gateways. */
+  usePeers(stage: PeerStage): void;
   close(): void;
 }
 
@@ -47,25 +48,18 @@ export interface OpenSliceOptions {
 export async function openModelSlice(root: string, o: OpenSliceOptions): Promise<ModelSlice> {
   const store = await IdbBlockstore.open({ dbName: o.dbName });
   const gw = new GatewayClient({ gateways: [...o.gateways] });
-  const counts: SliceCounts = { fromStore: 0, fromGateways: 0, bytesFromGateways: 0 };
+  const counts: SliceCounts = { fromStore: 0, fromGateways: 0, bytesFromGateways: 0, fromPeers: 0, bytesFromPeers: 0 };
   const fromGateway: BlockGetter = async (cid: CID, opts?: AbortOptions) => {
     const bytes = await gw.getBlock(cid, opts);
     counts.fromGateways++;
     counts.bytesFromGateways += bytes.length;
     return bytes;
   };
-  const getter = storeFirst(store, fromGateway);
-  const counted: BlockGetter = async (cid, opts) => {
-    const before = counts.fromGateways;
-    const bytes = await getter(cid, opts);
-    if (counts.fromGateways === before) counts.fromStore++;
-    o.onProgress?.(counts);
-    return bytes;
-  };
+  const { getter, usePeers } = sliceBlockGetter(store, fromGateway, counts, o.onProgress);
   try {
-    const source = await createRangeSource(root, counted, { signal: o.signal });
+    const source = await createRangeSource(root, getter, { signal: o.signal });
     const file = await readGgufHeader(source, { signal: o.signal });
-    return { root, file, source, counts, close: () => store.close() };
+    return { root, file, source, counts, store, usePeers, close: () => store.close() };
   } catch (e) {
     store.close();
     throw e;

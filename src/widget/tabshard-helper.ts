@@ -170,7 +170,9 @@ export class TabshardHelper extends LitElement {
     try {
       const slice = await this.slice;
       const self = peerId('w');
-      const source = await openRoomSource(inv.transport, inv.relay, inv.room.id, self, 'participant');
+      // Over a libp2p room, the layers' blocks come from room peers (bitswap) before the gateways.
+      const { source, peerBlocks } = await openRoomSource(inv.transport, inv.relay, inv.room.id, self, 'participant', { blocks: slice.store });
+      if (peerBlocks) slice.usePeers(peerBlocks);
       this.join = new JoinSession({
         room: inv.room, self, source,
         info: { memoryBytes: this.offerMb * MB, speed: 1, wire: ['f32', 'f16'], backend: this.choice === 'cpu' ? 'cpu' : 'webgpu', label: this.label || `${browserLabel()} (widget)`, model: inv.model },

@@ -4,8 +4,9 @@
 // (libp2p.ts: circuit relay v2 + @libp2p/webrtc); a ws:// URL (plain `tabshard relay`) selects the
 // minimal WebSocket signaling relay (webrtc.ts), kept for browsers or networks where libp2p fails.
 // Each stack is loaded only when chosen (libp2p is ~450 kB of script).
+import type { ListableBlockstore } from '../../store/helia-blockstore.ts';
 import { TransportError } from '../errors.ts';
-import type { Libp2pRoom } from './libp2p.ts';
+import type { Libp2pRoom, Libp2pRoomOptions } from './libp2p.ts';
 import type { PeerRole } from './pipe.ts';
 import type { WebRtcRoom } from './webrtc.ts';
 
@@ -19,10 +20,21 @@ export function relayKind(relay: string): RelayKind {
 
 export type JoinedRoom = { readonly kind: 'libp2p'; readonly room: Libp2pRoom } | { readonly kind: 'websocket'; readonly room: WebRtcRoom };
 
-export async function joinRelayRoom(relay: string, room: string, self: string, role: PeerRole): Promise<JoinedRoom> {
+export interface RelayRoomOptions {
+  /**
+   * This browser's block store: on a libp2p room, bitswap runs over it (the page serves the blocks
+   * it holds, and room.blockGetter() reads from peers). The WebSocket stack has no libp2p node and
+   * no block exchange, so there it is unused.
+   */
+  blocks?: ListableBlockstore;
+  /** Passed to Libp2pRoom.join (ICE servers, connect timeout). */
+  libp2p?: Omit<Libp2pRoomOptions, 'blocks'>;
+}
+
+export async function joinRelayRoom(relay: string, room: string, self: string, role: PeerRole, o: RelayRoomOptions = {}): Promise<JoinedRoom> {
   if (relayKind(relay) === 'libp2p') {
     const { Libp2pRoom } = await import('./libp2p.ts');
-    return { kind: 'libp2p', room: await Libp2pRoom.join(relay, room, self, role) };
+    return { kind: 'libp2p', room: await Libp2pRoom.join(relay, room, self, role, { ...o.libp2p, blocks: o.blocks }) };
   }
   const { WebRtcRoom } = await import('./webrtc.ts');
   return { kind: 'websocket', room: await WebRtcRoom.join(relay, room, self, role) };

@@ -1,7 +1,8 @@
 // <tabshard-join-panel>: the app opened from a join link. It shows the room's model (name, size,
 // CID), asks how much memory to lend and which backend to use, then joins: it proves the room
 // secret, loads only the layers the coordinator assigns (the GGUF header and that range's tensors,
-// by verified range reads: this browser's store first, then the gateways), and shows what it holds,
+// by verified range reads: this browser's store first, then room peers over bitswap when the room
+// is a libp2p one, then the gateways), and shows what it holds,
 // what passes through it and where its blocks came from. Leave says goodbye, so the room re-plans
 // at once. `?shardDelay=MS` slows each layers call (failover demos and tests).
 import { LitElement, html, nothing } from 'lit';
@@ -95,7 +96,9 @@ export class JoinPanel extends LitElement {
     try {
       const slice = await this.slice;
       const self = peerId('h');
-      const source = await openRoomSource(inv.transport, inv.relay, inv.room.id, self, 'participant');
+      // Over a libp2p room, the layers' blocks come from room peers (bitswap) before the gateways.
+      const { source, peerBlocks } = await openRoomSource(inv.transport, inv.relay, inv.room.id, self, 'participant', { blocks: slice.store });
+      if (peerBlocks) slice.usePeers(peerBlocks);
       const delayMs = Number(new URLSearchParams(location.search).get('shardDelay') ?? 0) || undefined;
       // 'auto' is settled before joining: the backend goes in the join info (the planner caps a CPU helper at 4 GiB).
       const { backend } = await resolveSliceBackend(slice, this.backend, { dbName: this.dbName });
@@ -155,7 +158,7 @@ export class JoinPanel extends LitElement {
               : html`<button class="primary" data-testid="join-room" ?disabled=${!this.costs || this.busy || this.memoryMb <= 0} @click=${() => void this.start()}>Join</button>`}
           </div>
           ${j ? this.renderStatus(j) : nothing}
-          ${c ? html`<p class="muted" data-testid="join-blocks" data-gateway=${c.fromGateways}>Blocks: ${c.fromStore} from this browser's store, ${c.fromGateways} from gateways (${bytes(c.bytesFromGateways)}).</p>` : nothing}
+          ${c ? html`<p class="muted" data-testid="join-blocks" data-gateway=${c.fromGateways} data-peers=${c.fromPeers}>Blocks: ${c.fromStore} from this browser's store, ${c.fromPeers} from room peers (${bytes(c.bytesFromPeers)}), ${c.fromGateways} from gateways (${bytes(c.bytesFromGateways)}).</p>` : nothing}
         ` : nothing}
         ${this.error ? html`<p class="error" role="alert" data-testid="join-error">${this.error}</p>` : nothing}
       </fieldset>

@@ -1,20 +1,35 @@
 // Opens a room's transport in a page: tabs of this browser (BroadcastChannel, no server) or other
 // devices (WebRTC through the relay whose address the join link carries; relay-room.ts picks the
 // stack from the address). Either way the tab says goodbye when it is closed or navigated away.
+// Given this browser's block store, a libp2p room also runs bitswap over it, and `peerBlocks` reads
+// blocks from the room's peers before the gateways. Tabs share the browser's IndexedDB and the
+// WebSocket stack has no libp2p node: neither exchanges blocks (peerBlocks is undefined).
+import type { ListableBlockstore } from '../../store/helia-blockstore.ts';
+import type { PeerStage } from '../model-slice.ts';
 import type { PeerRole, PeerSource } from '../transports/pipe.ts';
 import { TabsRoom } from '../transports/tabs.ts';
 import type { ShareTransport } from '../share-link.ts';
 
-export async function openRoomSource(transport: ShareTransport, relay: string | undefined, room: string, self: string, role: PeerRole): Promise<PeerSource> {
+export interface RoomSource {
+  source: PeerSource;
+  /** Blocks from room peers (bitswap) in front of the gateways; only on a libp2p room with a store. */
+  peerBlocks?: PeerStage;
+}
+
+export async function openRoomSource(transport: ShareTransport, relay: string | undefined, room: string, self: string, role: PeerRole, o: { blocks?: ListableBlockstore } = {}): Promise<RoomSource> {
   if (transport === 'tabs') {
     const tabs = new TabsRoom(room, self, role);
     tabs.bindPageLifecycle(window);
-    return tabs;
+    return { source: tabs };
   }
   const { joinRelayRoom } = await import('../transports/relay-room.ts');
-  const j = await joinRelayRoom(relay ?? '', room, self, role);
+  const j = await joinRelayRoom(relay ?? '', room, self, role, { blocks: o.blocks });
   j.room.bindPageLifecycle(window);
-  return j.room;
+  if (j.kind === 'libp2p' && j.room.exchange) {
+    const r = j.room;
+    return { source: r, peerBlocks: (gateway) => r.blockGetter(gateway) };
+  }
+  return { source: j.room };
 }
 
 /** A short random peer id (the map shows it; it carries nothing secret). */

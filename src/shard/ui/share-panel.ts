@@ -121,7 +121,8 @@ export class SharePanel extends LitElement {
       const room = createRoom();
       const self = peerId('c');
       const relay = this.transport === 'webrtc' ? this.relay : undefined;
-      const source = await openRoomSource(this.transport, relay, room.id, self, 'coordinator');
+      // Over a libp2p room, bitswap serves this browser's blocks (the whole model) to the participants.
+      const { source } = await openRoomSource(this.transport, relay, room.id, self, 'coordinator', { blocks: slice.store });
       const session = new ShareSession({
         self, source, room, local, model: model.root,
         costs: modelCosts(slice.file, { nCtx, kvBytesPerElement: 4 }),
