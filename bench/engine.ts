@@ -3,7 +3,10 @@
 // decode as a fraction of the bandwidth limit (copy bandwidth / weight bytes read per token); and
 // the JS heap's peak while a model streams from a file into GPU buffers.
 //   npm run bench -- engine [--quick] [--shape tinyllama|llama3.2-1b|qwen2.5-0.5b|qwen3-0.6b|gemma2-2b|gemma3-1b|phi3.5-mini]
-//                           [--layers N] [--vocab N] [--types q2_k,q4_k]
+//                           [--layers N] [--vocab N] [--types q2_k,q4_k] [--no-fuse] [--no-fixtures]
+// The synthetic shapes run on WebGPU with the decode fusions on and off side by side (dispatches,
+// activation and weight bytes per decode token, decode tok/s and its fused/unfused ratio);
+// --no-fuse runs the unfused graph only.
 // Family shapes (src/engine/synthetic: that family's tensors and metadata) also run on the CPU backend.
 import { rmSync, writeFileSync } from 'node:fs';
 import { readGgufHeader } from '../src/formats/gguf-reader.ts';
@@ -13,6 +16,7 @@ import { nodeGpuEnvironment } from '../src/gpu/node.ts';
 import { prepareCopy } from '../src/gpu/kernels/copy.ts';
 import { timePass } from '../src/gpu/timing.ts';
 import { createGpuBackend } from '../src/engine/gpu/index.ts';
+import type { GpuWork } from '../src/engine/gpu/gpu-backend.ts';
 import { createCpuBackend } from '../src/engine/cpu/index.ts';
 import type { Backend } from '../src/engine/backend.ts';
 import { ggmlTypeByName } from '../src/quant/ggml-types.ts';
@@ -21,13 +25,19 @@ import { REAL_SHAPES, familyShape, syntheticFamilyGguf, type RealShapeName } fro
 
 const MiB = 2 ** 20;
 
-async function speed(be: Backend, prefill: number, decode: number) {
+/**
+ * Prefill then decode tok/s. `warm`: one untimed decode token first, so the decode pipelines'
+ * compilation (the fused ones: several) is not timed as decode (the fused/unfused comparison).
+ */
+async function speed(be: Backend, prefill: number, decode: number, warm = false) {
   const toks = Array.from({ length: prefill }, (_, i) => (i * 7919) % be.config.nVocab);
   let t = performance.now();
   await be.forward(toks, 0);
   const prefillTps = prefill / ((performance.now() - t) / 1000);
+  const p0 = prefill + (warm ? 1 : 0);
+  if (warm) await be.forward([1], prefill);
   t = performance.now();
-  for (let i = 0; i < decode; i++) await be.forward([(i * 31) % be.config.nVocab], prefill + i);
+  for (let i = 0; i < decode; i++) await be.forward([(i * 31) % be.config.nVocab], p0 + i);
   const decodeTps = decode / ((performance.now() - t) / 1000);
   return { prefillTps, decodeTps };
 }
@@ -68,6 +78,11 @@ async function peakDuring<T>(fn: () => Promise<T>): Promise<{ value: T; heapUsed
   }
 }
 
+/** Bytes a decode token moves: weights, KV read, activations read and written. */
+function bytes(w: GpuWork): number {
+  return w.weightBytes + w.kvBytes + w.activationBytes;
+}
+
 function arg(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
@@ -80,8 +95,8 @@ export async function run(args: string[]) {
   console.log(`adapter ${rt.report.adapter?.description}; copy ${(copy / 1e9).toFixed(2)} GB/s`);
   const out: Record<string, unknown>[] = [];
 
-  // 1. The fixture, both backends.
-  for (const name of quick ? ['q4_k', 'q2_k'] : ['f32', 'q8_0', 'q4_k', 'q3_k', 'q2_k']) {
+  // 1. The fixture, both backends (--no-fixtures: the synthetic shapes only).
+  for (const name of args.includes('--no-fixtures') ? [] : quick ? ['q4_k', 'q2_k'] : ['f32', 'q8_0', 'q4_k', 'q3_k', 'q2_k']) {
     const path = `test/fixtures/stories260K-pad256-${name}.gguf`;
     const src = await fileRangeSource(path);
     const file = await readGgufHeader(src);
@@ -97,6 +112,7 @@ export async function run(args: string[]) {
 
   // 2. Synthetic real shapes (fewer layers on a CPU-emulated adapter; say so in the result).
   const shapeName = arg(args, '--shape') ?? 'llama3.2-1b';
+  const fuseModes = args.includes('--no-fuse') ? [false] : [true, false];
   const real = (REAL_SHAPES as Record<string, (typeof REAL_SHAPES)[RealShapeName] | undefined>)[shapeName];
   const base = real ? familyShape(real.family, { shape: shapeName as RealShapeName }) : SHAPES[shapeName];
   if (!base) throw new Error(`unknown --shape ${shapeName} (${[...Object.keys(SHAPES), ...Object.keys(REAL_SHAPES)].join(', ')})`);
@@ -113,15 +129,27 @@ export async function run(args: string[]) {
     const src = await fileRangeSource(path);
     const file = await readGgufHeader(src);
     const largest = Math.max(...file.tensors.map((t) => t.byteSize));
-    const { value: be, heapUsed, arrayBuffers } = await peakDuring(() => createGpuBackend(file, src, { runtime: rt, nCtx: 256 }));
-    const s = await speed(be, 16, quick ? 4 : 8);
-    const work = be.lastWork;
+    const { value: be, heapUsed, arrayBuffers } = await peakDuring(() => createGpuBackend(file, src, { runtime: rt, nCtx: 256, fuse: fuseModes[0] }));
     const perToken = bytesPerToken(file);
     const limit = copy / perToken;
+    // The first mode on the backend just loaded (its load is what peakDuring measured), the other on its own.
+    const modes: { fuse: boolean; s: { prefillTps: number; decodeTps: number }; work: GpuWork }[] = [];
+    for (const fuse of fuseModes) {
+      const b = modes.length === 0 ? be : await createGpuBackend(file, src, { runtime: rt, nCtx: 256, fuse });
+      const sp = await speed(b, 16, quick ? 4 : 8, true);
+      modes.push({ fuse, s: sp, work: b.lastWork });
+      b.dispose();
+    }
+    const main = modes[0]!;
+    const unfused = modes.find((m) => !m.fuse);
+    const fusedRun = modes.find((m) => m.fuse);
+    const s = main.s;
+    const work = main.work;
     const row = {
       model: `${shapeName} (${layers} layers, vocab ${vocab})`,
       type: tname,
       backend: 'webgpu',
+      fuse: main.fuse,
       fileBytes: src.size,
       weightBytesPerToken: perToken,
       ...s,
@@ -129,15 +157,30 @@ export async function run(args: string[]) {
       fractionOfLimit: s.decodeTps / limit,
       // One decode token's work from the backend's bookkeeping; weight bytes read vs the file's floor.
       decodeWork: { ...work, weightBytesOverFloor: work.weightBytes / perToken },
+      // Fusions on and off in this run (decode tok/s ratio fused / unfused; same adapter, same file).
+      fusion: fusedRun && unfused ? {
+        dispatches: [fusedRun.work.dispatches, unfused.work.dispatches],
+        activationBytes: [fusedRun.work.activationBytes, unfused.work.activationBytes],
+        bytesPerToken: [bytes(fusedRun.work), bytes(unfused.work)],
+        decodeTps: [fusedRun.s.decodeTps, unfused.s.decodeTps],
+        decodeRatio: fusedRun.s.decodeTps / unfused.s.decodeTps,
+        prefillRatio: fusedRun.s.prefillTps / unfused.s.prefillTps,
+      } : undefined,
       load: { largestTensorBytes: largest, peakHeapUsed: heapUsed, peakArrayBuffers: arrayBuffers },
     };
     out.push(row);
     console.log(
       `${row.model} ${tname}: prefill ${s.prefillTps.toFixed(2)} tok/s, decode ${s.decodeTps.toFixed(2)} tok/s = ${(100 * row.fractionOfLimit).toFixed(0)}% of the copy-bandwidth limit (${limit.toFixed(2)} tok/s); ` +
-        `${work.dispatches} dispatches, ${work.pipelineSwitches} pipeline switches, ${work.uniformWrites} uniform writes per token, weights read ${(work.weightBytes / perToken).toFixed(2)}x the floor; ` +
+        `${work.dispatches} dispatches, ${work.pipelineSwitches} pipeline switches, ${work.uniformWrites} uniform writes, ${work.bindGroups} bind groups per token, weights read ${(work.weightBytes / perToken).toFixed(2)}x the floor; ` +
         `load peak ArrayBuffers +${(arrayBuffers / MiB).toFixed(0)} MiB for a ${(src.size / MiB).toFixed(0)} MiB file (largest tensor ${(largest / MiB).toFixed(0)} MiB)`,
     );
-    be.dispose();
+    if (row.fusion) {
+      const f = row.fusion;
+      console.log(
+        `  fused | unfused: dispatches/token ${f.dispatches[0]} | ${f.dispatches[1]}; activation bytes/token ${f.activationBytes[0]} | ${f.activationBytes[1]}; ` +
+          `bytes/token (weights+KV+activations) ${f.bytesPerToken[0]} | ${f.bytesPerToken[1]}; decode ${f.decodeTps[0].toFixed(2)} | ${f.decodeTps[1].toFixed(2)} tok/s, ratio ${f.decodeRatio.toFixed(2)}x (prefill ${f.prefillRatio.toFixed(2)}x)`,
+      );
+    }
     if (real) {
       // The family's graph on the CPU backend too (f32 weights in memory: the reference path).
       const cpu = await createCpuBackend(file, src, { nCtx: 256 });
