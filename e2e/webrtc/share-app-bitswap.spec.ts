@@ -6,8 +6,12 @@
 // comes from the gateway before it joins (there is no room yet); the layers it is then assigned
 // come over bitswap from the coordinator: the page's own HTTP requests for /ipfs/ blocks after
 // Join are counted (0), and the answer still equals one device's text.
-// A peer serving corrupted blocks is covered in Node against the same getter chain the join panel
-// builds (test/shard/slice-peers.test.ts): the app has no way to make a lying peer.
+// A lying coordinator: the app has no way to make one, so the spec (not src/) flips a byte in every
+// block of the coordinator's IndexedDB after its room is open (its own embedding and head are
+// loaded by then); its bitswap then serves wrong bytes, which the participant catches, bans the
+// coordinator for (the join panel says so) and fetches its layers from the gateway instead, and
+// the answer is still one device's text. The same chain is covered in Node in
+// test/shard/slice-peers.test.ts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import { launchBrowsers, ref } from './harness.ts';
@@ -46,8 +50,39 @@ function logErrors(page: Page, who: string): string[] {
 
 const isBlockRequest = (url: string): boolean => new URL(url).pathname.startsWith('/ipfs/');
 
-test("a Firefox participant loads its layers over bitswap from the app's coordinator: 0 gateway requests for them, the single-device answer", async () => {
-  test.setTimeout(240_000);
+/** Test-only: flips a byte in every stored block of the page's IndexedDB (Chromium stores bytes, not Blobs). */
+const corruptStore = (page: Page): Promise<number> => page.evaluate(async () => {
+  const db = await new Promise<IDBDatabase>((resolve, reject) => {
+    const r = indexedDB.open('tabshard');
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+  let n = 0;
+  await new Promise<void>((resolve, reject) => {
+    const tx = db.transaction('blocks', 'readwrite');
+    const cursor = tx.objectStore('blocks').openCursor();
+    cursor.onsuccess = () => {
+      const c = cursor.result;
+      if (!c) return;
+      if (c.value instanceof Uint8Array) {
+        const b = (c.value as Uint8Array).slice();
+        b[b.length >> 1] ^= 0x5a;
+        c.update(b);
+        n++;
+      }
+      c.continue();
+    };
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+  });
+  db.close();
+  return n;
+});
+
+interface Joined { fox: Page; errors: string[]; afterJoin: string[]; single: string; text: string }
+
+/** The coordinator loads, answers alone, opens a room (then `afterOpen`), the Firefox page joins, and the room answers. */
+async function shareAndJoin(afterOpen: (coord: Page) => Promise<void>): Promise<Joined> {
   const coord = await (await cr.newContext()).newPage();
   const errors = logErrors(coord, 'coordinator');
   await coord.goto(`./?nosw&relay=${encodeURIComponent(relay)}`);
@@ -55,7 +90,7 @@ test("a Firefox participant loads its layers over bitswap from the app's coordin
   await expect(coord.getByTestId('model-info')).toBeVisible({ timeout: 60_000 });
   await coord.getByTestId('generate').click();
   await expect(coord.getByTestId('stats')).toBeVisible({ timeout: 60_000 });
-  const single = await coord.getByTestId('output').textContent();
+  const single = (await coord.getByTestId('output').textContent())!;
   expect(single).toBe(ref.generated_text_only);
 
   await coord.getByTestId('transport-webrtc').check();
@@ -64,6 +99,7 @@ test("a Firefox participant loads its layers over bitswap from the app's coordin
   const map = coord.locator('tabshard-shard-map');
   const link = (await map.getByTestId('join-link').textContent())!;
   expect(link).toContain(`relay=${encodeURIComponent(relay)}`);
+  await afterOpen(coord);
 
   const fox = await (await ff.newContext()).newPage();
   const foxErrors = logErrors(fox, 'firefox');
@@ -90,15 +126,34 @@ test("a Firefox participant loads its layers over bitswap from the app's coordin
   await coord.getByTestId('prompt').fill('Once upon a time');
   await coord.getByTestId('generate').click();
   await expect(coord.getByTestId('stats')).toBeVisible({ timeout: 120_000 });
-  await expect(coord.getByTestId('output')).toHaveText(single!);
+  const text = (await coord.getByTestId('output').textContent())!;
   await expect(map.locator('tr.serving')).toHaveCount(1);
   const holds = (await fox.getByTestId('holds').textContent())!;
   expect(holds).toMatch(/Holding layers \d–\d of 5/);
-  const blocks = fox.getByTestId('join-blocks');
-  const fromPeers = Number(await blocks.getAttribute('data-peers'));
-  console.log(`firefox: ${holds}; ${await blocks.textContent()}; block requests before Join ${requests - afterJoin.length}, after ${afterJoin.length}`);
+  console.log(`firefox: ${holds}; ${await fox.getByTestId('join-blocks').textContent()}; block requests before Join ${requests - afterJoin.length}, after ${afterJoin.length}`);
+  return { fox, errors: [...errors, ...foxErrors], afterJoin, single, text };
+}
+
+test("a Firefox participant loads its layers over bitswap from the app's coordinator: 0 gateway requests for them, the single-device answer", async () => {
+  test.setTimeout(240_000);
+  const r = await shareAndJoin(async () => undefined);
+  expect(r.text).toBe(r.single);
   // Its layers' blocks came from the coordinator over bitswap, and none from the gateway.
-  expect(fromPeers).toBeGreaterThan(0);
-  expect(afterJoin).toEqual([]);
-  expect([...errors, ...foxErrors]).toEqual([]);
+  expect(Number(await r.fox.getByTestId('join-blocks').getAttribute('data-peers'))).toBeGreaterThan(0);
+  expect(r.afterJoin).toEqual([]);
+  await expect(r.fox.getByTestId('join-banned')).toHaveCount(0);
+  expect(r.errors).toEqual([]);
+});
+
+test('a coordinator serving corrupted blocks is caught and banned by the Firefox participant, whose layers then come from the gateway: the single-device answer', async () => {
+  test.setTimeout(240_000);
+  let corrupted = 0;
+  const r = await shareAndJoin(async (coord) => { corrupted = await corruptStore(coord); });
+  console.log(`corrupted ${corrupted} blocks in the coordinator's store`);
+  expect(corrupted).toBeGreaterThan(0);
+  expect(r.text).toBe(r.single);
+  await expect(r.fox.getByTestId('join-banned')).toContainText('failed verification');
+  expect(Number(await r.fox.getByTestId('join-blocks').getAttribute('data-peers'))).toBe(0);
+  expect(r.afterJoin.length).toBeGreaterThan(0);
+  expect(r.errors).toEqual([]);
 });

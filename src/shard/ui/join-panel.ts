@@ -8,6 +8,7 @@
 import { LitElement, html, nothing } from 'lit';
 import { panelStyles } from '../../ui/styles.ts';
 import { bytes, explain } from '../../ui/format.ts';
+import type { BlockExchangeEvent } from '../block-exchange.ts';
 import { modelCosts } from '../costs.ts';
 import { openModelSlice, resolveSliceBackend, sliceBackendFactory, type ModelSlice, type SliceBackend, type SliceCounts } from '../model-slice.ts';
 import { rangeMemory } from '../planner.ts';
@@ -30,6 +31,7 @@ export class JoinPanel extends LitElement {
     busy: { state: true },
     tick: { state: true },
     error: { state: true },
+    banned: { state: true },
   };
   declare dbName: string | undefined;
   declare gateways: string[];
@@ -42,6 +44,8 @@ export class JoinPanel extends LitElement {
   /** Bumped when the join session changes (it is not itself reactive). */
   declare tick: number;
   declare error: string | undefined;
+  /** Room peers no longer asked for blocks, and why. */
+  declare banned: string[];
   private slice: Promise<ModelSlice> | undefined;
   private join: JoinSession | undefined;
 
@@ -54,6 +58,7 @@ export class JoinPanel extends LitElement {
     this.backend = 'cpu';
     this.busy = false;
     this.tick = 0;
+    this.banned = [];
   }
 
   override connectedCallback(): void {
@@ -98,7 +103,7 @@ export class JoinPanel extends LitElement {
       const self = peerId('h');
       // Over a libp2p room, the layers' blocks come from room peers (bitswap) before the gateways.
       const { source, peerBlocks } = await openRoomSource(inv.transport, inv.relay, inv.room.id, self, 'participant', { blocks: slice.store });
-      if (peerBlocks) slice.usePeers(peerBlocks);
+      if (peerBlocks) slice.usePeers((gateway) => peerBlocks(gateway, { onEvent: (e) => this.onBlockEvent(e) }));
       const delayMs = Number(new URLSearchParams(location.search).get('shardDelay') ?? 0) || undefined;
       // 'auto' is settled before joining: the backend goes in the join info (the planner caps a CPU helper at 4 GiB).
       const { backend } = await resolveSliceBackend(slice, this.backend, { dbName: this.dbName });
@@ -113,6 +118,11 @@ export class JoinPanel extends LitElement {
     } finally {
       this.busy = false;
     }
+  }
+
+  /** A peer the exchange stopped asking (wrong bytes, or no answers) is shown: it is a fact about the room. */
+  private onBlockEvent(e: BlockExchangeEvent): void {
+    if (e.type === 'banned') this.banned = [...this.banned, `${e.peer.slice(-8)} (${e.reason === 'integrity' ? 'sent blocks that failed verification' : 'did not answer'})`];
   }
 
   private leave(): void {
@@ -158,6 +168,7 @@ export class JoinPanel extends LitElement {
               : html`<button class="primary" data-testid="join-room" ?disabled=${!this.costs || this.busy || this.memoryMb <= 0} @click=${() => void this.start()}>Join</button>`}
           </div>
           ${j ? this.renderStatus(j) : nothing}
+          ${this.banned.length ? html`<p class="error" data-testid="join-banned" data-count=${this.banned.length}>No longer asking room peers ${this.banned.join(', ')} for blocks.</p>` : nothing}
           ${c ? html`<p class="muted" data-testid="join-blocks" data-gateway=${c.fromGateways} data-peers=${c.fromPeers}>Blocks: ${c.fromStore} from this browser's store, ${c.fromPeers} from room peers (${bytes(c.bytesFromPeers)}), ${c.fromGateways} from gateways (${bytes(c.bytesFromGateways)}).</p>` : nothing}
         ` : nothing}
         ${this.error ? html`<p class="error" role="alert" data-testid="join-error">${this.error}</p>` : nothing}

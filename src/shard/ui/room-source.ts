@@ -5,7 +5,8 @@
 // blocks from the room's peers before the gateways. Tabs share the browser's IndexedDB and the
 // WebSocket stack has no libp2p node: neither exchanges blocks (peerBlocks is undefined).
 import type { ListableBlockstore } from '../../store/helia-blockstore.ts';
-import type { PeerStage } from '../model-slice.ts';
+import type { BlockGetter } from '../../store/blockstore.ts';
+import type { PeerBlockOptions } from '../block-exchange.ts';
 import type { PeerRole, PeerSource } from '../transports/pipe.ts';
 import { TabsRoom } from '../transports/tabs.ts';
 import type { ShareTransport } from '../share-link.ts';
@@ -13,7 +14,7 @@ import type { ShareTransport } from '../share-link.ts';
 export interface RoomSource {
   source: PeerSource;
   /** Blocks from room peers (bitswap) in front of the gateways; only on a libp2p room with a store. */
-  peerBlocks?: PeerStage;
+  peerBlocks?: (gateway: BlockGetter, opts?: PeerBlockOptions) => BlockGetter;
 }
 
 export async function openRoomSource(transport: ShareTransport, relay: string | undefined, room: string, self: string, role: PeerRole, o: { blocks?: ListableBlockstore } = {}): Promise<RoomSource> {
@@ -27,7 +28,7 @@ export async function openRoomSource(transport: ShareTransport, relay: string | 
   j.room.bindPageLifecycle(window);
   if (j.kind === 'libp2p' && j.room.exchange) {
     const r = j.room;
-    return { source: r, peerBlocks: (gateway) => r.blockGetter(gateway) };
+    return { source: r, peerBlocks: (gateway, opts) => r.blockGetter(gateway, opts) };
   }
   return { source: j.room };
 }
