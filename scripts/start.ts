@@ -13,16 +13,18 @@ const port = Number(process.env.PORT ?? 8080);
 await build({ logLevel: 'warn' });
 const relayPort = Number(process.env.RELAY_PORT ?? 4180);
 const relayHost = process.env.RELAY_HOST ?? '127.0.0.1';
-let relayAddr: string;
+// What peers dial: RELAY_URL when the relay is reached under another name (a LAN address, a proxy).
+// The libp2p relay's identity is fresh each run, so its /p2p/<id> is appended to a RELAY_URL without one.
+let relayAddr = process.env.RELAY_URL;
 if (process.env.RELAY_KIND === 'ws') {
-  relayAddr = (await startSignalRelay({ port: relayPort, host: relayHost })).url;
+  const relay = await startSignalRelay({ port: relayPort, host: relayHost });
+  relayAddr ??= relay.url;
 } else {
   const { startLibp2pRelay } = await import('../src/shard/transports/libp2p-relay.ts');
   const relay = await startLibp2pRelay({ port: relayPort, host: relayHost });
-  relayAddr = relay.addrs[0]!;
+  relayAddr = relayAddr === undefined ? relay.addrs[0]! : relayAddr.includes('/p2p/') ? relayAddr : `${relayAddr}/p2p/${relay.peerId}`;
 }
-// What peers dial: RELAY_URL when the relay is reached under another name (a LAN address, a proxy).
-const { gateway, entry } = await serve(port, 'dist', '.store/demo', process.env.RELAY_URL ?? relayAddr);
+const { gateway, entry } = await serve(port, 'dist', '.store/demo', relayAddr);
 console.log(`demo model ${entry.name}@${entry.version}: /ipfs/${entry.cid}`);
-console.log(`peer relay for shard rooms: ${process.env.RELAY_URL ?? relayAddr}`);
+console.log(`peer relay for shard rooms: ${relayAddr}`);
 console.log(`tabshard is running at http://localhost:${gateway.port}/  (Ctrl-C to stop)`);
