@@ -19,12 +19,13 @@
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { bytes, explain } from '../ui/format.ts';
 import { modelCosts } from '../shard/costs.ts';
-import { openModelSlice, sliceBackendFactory, type ModelSlice, type SliceBackend, type SliceCounts } from '../shard/model-slice.ts';
+import { openModelSlice, type ModelSlice, type SliceBackend, type SliceCounts } from '../shard/model-slice.ts';
 import { rangeMemory } from '../shard/planner.ts';
 import type { ModelCosts } from '../shard/plan-types.ts';
-import { JoinSession, type JoinState } from '../shard/session-join.ts';
+import type { JoinSession, JoinState } from '../shard/session-join.ts';
 import type { ShareInvite } from '../shard/share-link.ts';
-import { browserLabel, openRoomSource, peerId } from '../shard/ui/room-source.ts';
+import { browserLabel, peerId } from '../shard/ui/room-source.ts';
+import { joinAsHelper, layersFitting } from '../shard/ui/helper-join.ts';
 import { parseRoomAttribute } from './room-attribute.ts';
 import { assetOrigin } from './tabshard-chat.ts';
 import { widgetStyles } from './widget-styles.ts';
@@ -169,14 +170,10 @@ export class TabshardHelper extends LitElement {
     this.error = undefined;
     try {
       const slice = await this.slice;
-      const self = peerId('w');
-      // Over a libp2p room, the layers' blocks come from room peers (bitswap) before the gateways.
-      const { source, peerBlocks } = await openRoomSource(inv.transport, inv.relay, inv.room.id, self, 'participant', { blocks: slice.store });
-      if (peerBlocks) slice.usePeers(peerBlocks);
-      this.join = new JoinSession({
-        room: inv.room, self, source,
-        info: { memoryBytes: this.offerMb * MB, speed: 1, wire: ['f32', 'f16'], backend: this.choice === 'cpu' ? 'cpu' : 'webgpu', label: this.label || `${browserLabel()} (widget)`, model: inv.model },
-        factory: sliceBackendFactory(slice, { backend: this.choice, nCtx: inv.nCtx }),
+      // 'auto' is settled before joining, as the app's join panel does (helper-join.ts).
+      this.join = await joinAsHelper({
+        invite: inv, slice, self: peerId('w'), memoryBytes: this.offerMb * MB, backend: this.choice,
+        label: this.label || `${browserLabel()} (widget)`,
         onChange: () => {
           this.tick++;
           this.emitState();
@@ -201,14 +198,6 @@ export class TabshardHelper extends LitElement {
     this.dispatchEvent(new CustomEvent('helper-state', { detail, bubbles: true, composed: true }));
   }
 
-  /** Layers the offered memory holds (from layer 0: the planner's estimate is per range). */
-  private layersFor(memoryBytes: number): number {
-    const c = this.costs;
-    if (!c) return 0;
-    let n = 0;
-    while (n < c.nLayer && rangeMemory(c, 0, n + 1) <= memoryBytes) n++;
-    return n;
-  }
 
   private renderJoin(j: JoinSession) {
     const c = this.costs;
@@ -240,7 +229,7 @@ export class TabshardHelper extends LitElement {
               ${BACKENDS.map((b) => html`<option value=${b} ?selected=${this.choice === b}>${b}</option>`)}
             </select></label>
           </div>
-          ${this.costs ? html`<p class="status" data-testid="helper-fits">Room for up to ${this.layersFor(this.offerMb * MB)} of ${this.costs.nLayer} layers.</p>` : html`<p class="status">Reading the model's header…</p>`}
+          ${this.costs ? html`<p class="status" data-testid="helper-fits">Room for up to ${layersFitting(this.costs, this.offerMb * MB)} of ${this.costs.nLayer} layers.</p>` : html`<p class="status">Reading the model's header…</p>`}
           <div class="form">
             ${joined
               ? html`<button type="button" part="button" data-testid="helper-leave" @click=${() => this.leave()}>Leave</button>`

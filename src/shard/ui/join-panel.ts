@@ -10,12 +10,13 @@ import { panelStyles } from '../../ui/styles.ts';
 import { bytes, explain } from '../../ui/format.ts';
 import type { BlockExchangeEvent } from '../block-exchange.ts';
 import { modelCosts } from '../costs.ts';
-import { openModelSlice, resolveSliceBackend, sliceBackendFactory, type ModelSlice, type SliceBackend, type SliceCounts } from '../model-slice.ts';
+import { openModelSlice, type ModelSlice, type SliceBackend, type SliceCounts } from '../model-slice.ts';
 import { rangeMemory } from '../planner.ts';
 import type { ModelCosts } from '../plan-types.ts';
-import { JoinSession } from '../session-join.ts';
+import type { JoinSession } from '../session-join.ts';
 import { parseShareLink, type ShareInvite } from '../share-link.ts';
-import { browserLabel, openRoomSource, peerId } from './room-source.ts';
+import { browserLabel, peerId } from './room-source.ts';
+import { joinAsHelper, layersFitting } from './helper-join.ts';
 
 const MB = 1e6;
 
@@ -84,14 +85,6 @@ export class JoinPanel extends LitElement {
     void this.slice?.then((s) => s.close(), () => undefined);
   }
 
-  /** Layers the offered memory holds (from layer 0: the planner's estimate is per range). */
-  private layersFor(memoryBytes: number): number {
-    const c = this.costs;
-    if (!c) return 0;
-    let n = 0;
-    while (n < c.nLayer && rangeMemory(c, 0, n + 1) <= memoryBytes) n++;
-    return n;
-  }
 
   private async start(): Promise<void> {
     const inv = this.invite;
@@ -100,18 +93,10 @@ export class JoinPanel extends LitElement {
     this.error = undefined;
     try {
       const slice = await this.slice;
-      const self = peerId('h');
-      // Over a libp2p room, the layers' blocks come from room peers (bitswap) before the gateways.
-      const { source, peerBlocks } = await openRoomSource(inv.transport, inv.relay, inv.room.id, self, 'participant', { blocks: slice.store });
-      if (peerBlocks) slice.usePeers((gateway) => peerBlocks(gateway, { onEvent: (e) => this.onBlockEvent(e) }));
       const delayMs = Number(new URLSearchParams(location.search).get('shardDelay') ?? 0) || undefined;
-      // 'auto' is settled before joining: the backend goes in the join info (the planner caps a CPU helper at 4 GiB).
-      const { backend } = await resolveSliceBackend(slice, this.backend, { dbName: this.dbName });
-      this.join = new JoinSession({
-        room: inv.room, self, source,
-        info: { memoryBytes: this.memoryMb * MB, speed: 1, wire: ['f32', 'f16'], backend, label: browserLabel(), model: inv.model },
-        factory: sliceBackendFactory(slice, { backend, nCtx: inv.nCtx, delayMs }),
-        onChange: () => this.tick++,
+      this.join = await joinAsHelper({
+        invite: inv, slice, self: peerId('h'), memoryBytes: this.memoryMb * MB, backend: this.backend, label: browserLabel(),
+        dbName: this.dbName, delayMs, onChange: () => this.tick++, onBlockEvent: (e) => this.onBlockEvent(e),
       });
     } catch (e) {
       this.error = explain(e);
@@ -146,7 +131,7 @@ export class JoinPanel extends LitElement {
     const inv = this.invite;
     const j = this.join;
     const joined = !!j && j.state !== 'left';
-    const n = this.layersFor(this.memoryMb * MB);
+    const n = layersFitting(this.costs, this.memoryMb * MB);
     const c = this.counts;
     return html`
       <fieldset data-testid="join">
