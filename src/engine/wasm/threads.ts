@@ -13,6 +13,7 @@ export const MAX_THREADS = 64;
 interface Env {
   process?: { getBuiltinModule?(id: string): unknown };
   crossOriginIsolated?: boolean;
+  origin?: string;
   navigator?: { hardwareConcurrency?: number };
 }
 const env = globalThis as Env;
@@ -24,7 +25,10 @@ function nodeOs(): typeof import('node:os') | undefined {
 /** Whether this context can share a WebAssembly.Memory with worker threads. */
 export function threadsSupported(): boolean {
   if (typeof SharedArrayBuffer === 'undefined' || typeof Atomics === 'undefined') return false;
-  return nodeOs() !== undefined || env.crossOriginIsolated === true;
+  if (nodeOs() !== undefined) return true;
+  // An opaque origin (a sandboxed frame, even inside an isolated page) may not start a module
+  // worker from the app's URL: Firefox refuses it with a SecurityError. One thread there.
+  return env.crossOriginIsolated === true && env.origin !== 'null';
 }
 
 /** The cores this context reports (os.availableParallelism / navigator.hardwareConcurrency). */
