@@ -6,12 +6,7 @@
 // and a timeout there would be a strike against a peer that did nothing wrong.
 import 'fake-indexeddb/auto';
 import { readFileSync } from 'node:fs';
-import { noise } from '@chainsafe/libp2p-noise';
-import { yamux } from '@chainsafe/libp2p-yamux';
-import { identify } from '@libp2p/identify';
 import type { Libp2p } from '@libp2p/interface';
-import { webSockets } from '@libp2p/websockets';
-import { createLibp2p } from 'libp2p';
 import type { CID } from 'multiformats/cid';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readGgufHeader, readTensorBytes, tensorBytesOf } from '../../src/formats/gguf-reader.ts';
@@ -24,6 +19,7 @@ import { importFile } from '../../src/store/cid.ts';
 import { GatewayClient } from '../../src/store/gateway-client.ts';
 import { startGateway, type RunningGateway } from '../../src/store/gateway-server.ts';
 import type { ListableBlockstore } from '../../src/store/helia-blockstore.ts';
+import { bitswapNode } from '../helpers/bitswap-node.ts';
 import { IdbBlockstore } from '../../src/store/idb-blockstore.ts';
 import { MemoryModelStore } from '../../src/store/memory-model-store.ts';
 import { createRangeSource } from '../../src/store/unixfs-range.ts';
@@ -52,20 +48,10 @@ afterAll(async () => {
 const stops: (() => Promise<void>)[] = [];
 afterEach(async () => { for (const f of stops.splice(0).reverse()) await f(); });
 
-/** A libp2p node as the room's (WebSockets instead of WebRTC: Node has no RTCPeerConnection) with bitswap over `blocks`. */
 async function peer(blocks: ListableBlockstore): Promise<{ node: Libp2p; exchange: BlockExchange }> {
-  const node = await createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0/ws'] },
-    transports: [webSockets()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    connectionGater: { denyDialMultiaddr: () => false },
-    services: { identify: identify() },
-  });
-  const exchange = await BlockExchange.start(node, blocks);
-  await node.start();
-  stops.push(async () => { await exchange.stop(); await node.stop(); });
-  return { node, exchange };
+  const p = await bitswapNode(blocks);
+  stops.push(async () => { await p.exchange.stop(); await p.node.stop(); });
+  return p;
 }
 
 async function connect(from: Libp2p, to: Libp2p): Promise<void> {

@@ -6,12 +6,7 @@
 // to make a lying peer, so the corrupted-blocks case of the WebRTC e2e lives here.
 import 'fake-indexeddb/auto';
 import { readFileSync } from 'node:fs';
-import { noise } from '@chainsafe/libp2p-noise';
-import { yamux } from '@chainsafe/libp2p-yamux';
-import { identify } from '@libp2p/identify';
 import type { Libp2p } from '@libp2p/interface';
-import { webSockets } from '@libp2p/websockets';
-import { createLibp2p } from 'libp2p';
 import type { CID } from 'multiformats/cid';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readGgufHeader, readTensorBytes, tensorBytesOf } from '../../src/formats/gguf-reader.ts';
@@ -23,6 +18,7 @@ import { importFile } from '../../src/store/cid.ts';
 import { GatewayClient } from '../../src/store/gateway-client.ts';
 import { startGateway, type RunningGateway } from '../../src/store/gateway-server.ts';
 import type { ListableBlockstore } from '../../src/store/helia-blockstore.ts';
+import { bitswapNode } from '../helpers/bitswap-node.ts';
 import { IdbBlockstore } from '../../src/store/idb-blockstore.ts';
 import { MemoryModelStore } from '../../src/store/memory-model-store.ts';
 import { createRangeSource } from '../../src/store/unixfs-range.ts';
@@ -48,18 +44,9 @@ const stops: (() => Promise<void>)[] = [];
 afterEach(async () => { for (const f of stops.splice(0).reverse()) await f(); });
 
 async function node(blocks: ListableBlockstore): Promise<{ node: Libp2p; exchange: BlockExchange }> {
-  const n = await createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0/ws'] },
-    transports: [webSockets()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    connectionGater: { denyDialMultiaddr: () => false },
-    services: { identify: identify() },
-  });
-  const exchange = await BlockExchange.start(n, blocks);
-  await n.start();
-  stops.push(async () => { await exchange.stop(); await n.stop(); });
-  return { node: n, exchange };
+  const p = await bitswapNode(blocks);
+  stops.push(async () => { await p.exchange.stop(); await p.node.stop(); });
+  return p;
 }
 
 /** What openModelSlice builds: counted gateway reads under sliceBlockGetter over a fresh IndexedDB store. */
