@@ -34,6 +34,22 @@ export interface PreparedDispatch {
   release(): void;
 }
 
+/** Dispatches of one pipeline encoded together (a tensor split into chunks), counted as their sum. */
+export function combineDispatches(pipeline: GPUComputePipeline, parts: readonly PreparedDispatch[]): PreparedDispatch {
+  return {
+    pipeline,
+    dispatches: parts.length,
+    uniformWrites: parts.reduce((n, p) => n + p.uniformWrites, 0),
+    bindGroups: parts.reduce((n, p) => n + p.bindGroups, 0),
+    encode(pass) {
+      for (const p of parts) p.encode(pass);
+    },
+    release() {
+      for (const p of parts) p.release();
+    },
+  };
+}
+
 export function grid(total: number, maxPerDim: number): [number, number] {
   if (total <= maxPerDim) return [Math.max(1, total), 1];
   const y = Math.ceil(total / maxPerDim);

@@ -2,7 +2,7 @@
 // ROUTE, GLU, GELU, ADD; issue 19): each removes a dispatch and an activation round trip and does
 // the same f32 operations as the unfused ops it replaces, in the same order.
 import type { GpuRuntime } from '../../gpu/runtime.ts';
-import { prepareDispatch, type Binding, type PreparedDispatch } from '../../gpu/dispatch.ts';
+import { combineDispatches, prepareDispatch, type Binding, type PreparedDispatch } from '../../gpu/dispatch.ts';
 import type { KernelVariant } from '../../gpu/pipelines.ts';
 import type { UniformLayout } from '../../gpu/uniforms.ts';
 import { lanesFor, quantVariant, MATMUL_TILE, type QuantKernelOptions } from '../../gpu/kernels/matmul-q.ts';
@@ -67,18 +67,7 @@ function routeFields(route: readonly RouteOut[] | undefined, nTok: number): { bu
 
 function perChunk(rt: GpuRuntime, pipeline: GPUComputePipeline, w: QuantTensor, bindings: (c: QuantChunk) => (Binding | undefined)[], values: (c: QuantChunk) => Record<string, number>, workgroups: (c: QuantChunk) => number): PreparedDispatch {
   const parts = w.chunks.map((c) => prepareDispatch(rt, { pipeline, bindings: bindings(c), uniformBinding: 3, uniforms: { layout: FUSED, values: values(c) }, workgroups: workgroups(c) }));
-  return {
-    pipeline,
-    dispatches: parts.length,
-    uniformWrites: parts.reduce((n, p) => n + p.uniformWrites, 0),
-    bindGroups: parts.reduce((n, p) => n + p.bindGroups, 0),
-    encode(pass) {
-      for (const p of parts) p.encode(pass);
-    },
-    release() {
-      for (const p of parts) p.release();
-    },
-  };
+  return combineDispatches(pipeline, parts);
 }
 
 /** Widest row the NORM variant stages in workgroup memory (XS in mm_q.wgsl). */

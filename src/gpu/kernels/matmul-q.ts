@@ -1,7 +1,7 @@
 // Quantized matvec (decode) and matmul (prefill) dispatches over a QuantTensor, one dispatch per
 // binding chunk. The WGSL is shaders/mm_q.wgsl with the block file for the tensor's type.
 import type { GpuRuntime } from '../runtime.ts';
-import { prepareDispatch, type PreparedDispatch } from '../dispatch.ts';
+import { combineDispatches, prepareDispatch, type PreparedDispatch } from '../dispatch.ts';
 import type { KernelVariant } from '../pipelines.ts';
 import type { UniformLayout } from '../uniforms.ts';
 import { gpuBlockType, type QuantChunk, type QuantTensor } from './quant-tensor.ts';
@@ -86,18 +86,7 @@ function perChunk(
   const parts = w.chunks.map((c) =>
     prepareDispatch(rt, { pipeline, bindings: [c.buffer, x, y], uniforms: { layout: PARAMS, values: values(c) }, workgroups: workgroups(c) }),
   );
-  return {
-    pipeline,
-    dispatches: parts.length,
-    uniformWrites: parts.reduce((n, p) => n + p.uniformWrites, 0),
-    bindGroups: parts.reduce((n, p) => n + p.bindGroups, 0),
-    encode(pass) {
-      for (const p of parts) p.encode(pass);
-    },
-    release() {
-      for (const p of parts) p.release();
-    },
-  };
+  return combineDispatches(pipeline, parts);
 }
 
 /** y[yOffset + r] = sum_c W[r][c] x[xOffset + c] for every row r of the tensor. */
