@@ -142,9 +142,15 @@ describe('coordinator', () => {
     expect(lost(b)).toEqual([{ participant: 'p1', reason: 'closed' }]);
     expect(b.coord.stats.replans).toBe(1);
     expect(b.coord.plan.stages.map((s) => s.participant)).not.toContain('p1');
-    // Only the new holder of layers 2-4 re-prefilled, from the recorded input of layer 2 (p0 kept its cache).
+    // Only the stages whose range changed re-prefilled (13 positions), from the recorded input of
+    // their first layer; a stage that kept its range kept its cache. Which plan the re-plan picks
+    // (p0 0-2 + p2 2-5, or p0 0-3 + p2 3-5: both fit) follows the speeds measured so far, so a
+    // loaded machine may pick either; p2 always takes layers over.
+    const before: Record<string, string> = { p0: '0-2', p2: '4-5' };
+    const changed = b.coord.plan.stages.filter((s) => before[s.participant] !== `${s.from}-${s.to}`).map((s) => `${s.participant}:${s.from}-${s.to}@13`);
     const rebuilt = b.events.flatMap((e) => (e.type === 'rebuilt' ? [`${e.participant}:${e.from}-${e.to}@${e.tokens}`] : []));
-    expect(rebuilt).toEqual(['p2:2-5@13']);
+    expect([...rebuilt].sort()).toEqual([...changed].sort());
+    expect(changed.some((c) => c.startsWith('p2:'))).toBe(true);
     // The decode step during which p1 died (its 10th layers call: prefill + 9 decode steps).
     const step = seen.findIndex((n, i) => i + 1 < seen.length && seen[i + 1]! > n);
     expect(step).toBe(8);
