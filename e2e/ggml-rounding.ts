@@ -75,14 +75,24 @@ export interface ReplayResult {
   meanDistance: number;
   /** The same per prompt and step (for finding where the two part). */
   perStep: number[][];
+  /** Steps where our greedy pick is not llama.cpp's, with llama.cpp's top-2 margin (p1 - p2) / p1 there. */
+  misses: ReplayMiss[];
+}
+
+export interface ReplayMiss {
+  prompt: number;
+  step: number;
+  margin: number;
 }
 
 /**
  * Feeds llama.cpp's tokens (BOS + prompt, then its greedy picks) through the reference backend with
  * `rounding` applied before every matmul, and measures the distance to llama.cpp's top-k at each step.
  */
-export async function replayWithRounding(bytes: Uint8Array, prompts: readonly number[][], ref: ReplayRef, rounding: Rounding, nCtx = 256): Promise<ReplayResult> {
-  const be = await createCpuBackend(parseGguf(bytes), bytesSource(bytes), { nCtx, kv: { mode: 'f16' } });
+export async function replayWithRounding(bytes: Uint8Array, prompts: readonly number[][], ref: ReplayRef, rounding: Rounding, o: { ggmlArith?: boolean; nCtx?: number } = {}): Promise<ReplayResult> {
+  const be = await createCpuBackend(parseGguf(bytes), bytesSource(bytes), { nCtx: o.nCtx ?? 256, kv: { mode: 'f16' } });
+  // llama.cpp's roundings in RoPE, attention (its non-flash path) and GELU too (ggml-arith.ts).
+  be.ggmlArith = o.ggmlArith;
   const plain: MatmulFn<Float32Array> = be.matmul;
   let inHead = false;
   const rounded: MatmulFn<Float32Array> = (y, x, w, nTok, nIn, nOut) => {
@@ -110,6 +120,7 @@ export async function replayWithRounding(bytes: Uint8Array, prompts: readonly nu
   let sum = 0;
   let count = 0;
   const perStep: number[][] = [];
+  const misses: ReplayMiss[] = [];
   try {
     for (const [pi, p] of prompts.entries()) {
       be.truncate(0);
@@ -133,6 +144,10 @@ export async function replayWithRounding(bytes: Uint8Array, prompts: readonly nu
         count += stepN;
         row.push(stepN ? stepSum / stepN : 0);
         if (best === ref.tokens[pi]![s]) agree++;
+        else {
+          const [a, b] = ref.topK[pi]![s]!;
+          misses.push({ prompt: pi, step: s, margin: a && b ? (a.p - b.p) / a.p : 1 });
+        }
         logits = await be.forward([ref.tokens[pi]![s]!], pos++);
       }
       perStep.push(row);
@@ -140,5 +155,5 @@ export async function replayWithRounding(bytes: Uint8Array, prompts: readonly nu
   } finally {
     be.dispose();
   }
-  return { agree, steps: perStep.flat().length, meanDistance: count ? sum / count : 0, perStep };
+  return { agree, steps: perStep.flat().length, meanDistance: count ? sum / count : 0, perStep, misses };
 }

@@ -15,7 +15,11 @@ const USAGE = `usage: node scripts/oracle-fit.ts FAMILY TYPE [VARIANT] [--json F
              t q8_0 truncated, h f16, k q8_K-style. Default nnnn; ggml's Q8_0 path is rrrr.
   --json     the oracle JSON (default test-results/families-oracle/FAMILY.json, written by
              ORACLE_TOPK=8 FAMILIES=FAMILY npx playwright test e2e/families.spec.ts)
-  --silence  with the JSON's "silenced" run: zero these tensors as the spec did (attn_output)`;
+  --silence  with the JSON's "silenced" run: zero these tensors as the spec did (attn_output)
+  --ggml-arith  also make llama.cpp's roundings in RoPE, attention (f16 q, own K/V and
+             probabilities: its non-flash path, so record the oracle with ORACLE_FA=0) and GELU
+             (its f16 table): src/engine/cpu/ggml-arith.ts
+  PERSTEP=1  print the distance per prompt and step`;
 
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.length < 2) {
@@ -33,5 +37,6 @@ const label = silence ? `${type === 8 ? 'Q8_0' : 'F32'} silenced` : ({ 0: 'F32',
 const ref = label ? oracle[label] : undefined;
 if (!ref?.topK) throw new Error(`no ${label ?? type} top-k data in the oracle JSON: record it with ORACLE_TOPK=8`);
 const bytes = syntheticFamilyGguf(family, { type, seed: oracle.seed, silence: silence ? new RegExp(silence) : undefined });
-const r = await replayWithRounding(bytes, oracle.prompts, ref, parseRounding(variant));
-console.log(`${family} ${label} ${variant}: greedy agrees ${r.agree}/${r.steps}, mean |dlogp| ${r.meanDistance.toExponential(2)}`);
+const r = await replayWithRounding(bytes, oracle.prompts, ref, parseRounding(variant), { ggmlArith: args.includes('--ggml-arith') });
+if (process.env.PERSTEP) for (const row of r.perStep) console.log(row.map((v) => v.toExponential(1)).join(" "));
+console.log(`${family} ${label} ${variant}: greedy agrees ${r.agree}/${r.steps}, mean |dlogp| ${r.meanDistance.toExponential(2)}${r.misses.length ? `; differs at ${r.misses.map((m) => `p${m.prompt}s${m.step} (margin ${(100 * m.margin).toFixed(2)}%)`).join(', ')}` : ''}`);

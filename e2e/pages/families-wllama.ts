@@ -27,6 +27,8 @@ export interface OracleOptions {
   steps: number;
   /** llama.cpp KV cache type; f16 is llama.cpp's default. */
   cacheType?: 'f16' | 'q8_0' | 'q4_0';
+  /** llama.cpp's flash attention (its default in this build: on); false runs the plain KQ / softmax / KQV path. */
+  flashAttn?: boolean;
   /** Record llama.cpp's top-k probabilities per step (k > 2), for fitting how it rounds. */
   topK?: number;
 }
@@ -51,6 +53,7 @@ export async function runWllama(bytes: Uint8Array, prompts: readonly string[], p
   // n_parallel 1: llama.cpp picks LongRoPE's long/short factors by n_ctx per sequence.
   await w.loadModel([new Blob([bytes as BlobPart])], {
     n_ctx: o.nCtx, n_threads: o.threads, n_gpu_layers: 0, seed: 1, n_parallel: 1, cache_type_k: cache, cache_type_v: cache,
+    ...(o.flashAttn === undefined ? {} : { flash_attn: o.flashAttn }),
   });
   try {
     const run: OracleRun = { tokens: [], top2: [], top2Ids: [], eog: w.getLoadedContextInfo().list_tokens_eog, seconds: 0 };

@@ -15,6 +15,7 @@ export interface OracleJob {
   nCtx: number;
   threads: number;
   topK?: number;
+  flashAttn?: boolean;
   ours: Record<string, OurRunSpec>;
 }
 

@@ -61,6 +61,8 @@ export abstract class GraphBackend<W> implements Backend, GraphModel<W> {
   abstract readonly matmul: MatmulFn<W>;
   /** Why the context has its size (src/engine/context.ts), for load messages. */
   contextReason = '';
+  /** Measuring only: llama.cpp's roundings (GraphModel.ggmlArith); the family oracle's replay sets it. */
+  ggmlArith?: boolean;
   protected readonly hasEmbed: boolean;
   protected readonly hasHead: boolean;
   protected readonly layerT = new Map<number, LayerTensors<W>>();

@@ -11,6 +11,7 @@ import { rotateHeads } from './kv/hadamard.ts';
 import type { KvLayout } from './kv/layout.ts';
 import { kvAttention } from './cpu/kv-attention.ts';
 import type { LayerKv } from './cpu/kv-cache.ts';
+import { gegluGgml, ggmlPreScalesQ, ropeTableGgml } from './cpu/ggml-arith.ts';
 import { addBias, addInPlace, geglu, rmsnorm, rope, ropeTable, softcap, swiglu, type RopeTable } from './cpu/math.ts';
 
 export const MATRIX_ROLES = ['attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_gate', 'ffn_up', 'ffn_down'] as const;
@@ -34,6 +35,8 @@ export interface GraphModel<W> {
   /** rope_freqs or LongRoPE's factors, when the model has them. */
   readonly ropeFactors: Float32Array | undefined;
   readonly matmul: MatmulFn<W>;
+  /** Measuring only: llama.cpp's roundings in RoPE, attention and GELU (src/engine/cpu/ggml-arith.ts). */
+  ggmlArith?: boolean;
 }
 
 /** Layers [from, to) on hidden [nTok][nEmbd] at positions pos..; returns the new hidden state and the scratch it used. */
@@ -67,7 +70,7 @@ export function runLayers<W>(m: GraphModel<W>, hidden: Float32Array, nTok: numbe
   const tableFor = (l: number): RopeTable => {
     const { base, scale } = ropeParams(c, l);
     let t = tables.get(`${base}/${scale}`);
-    if (!t) tables.set(`${base}/${scale}`, (t = ropeTable(pos, nTok, c.ropeDim, base, scale, m.ropeFactors, f.ropeAttnFactor)));
+    if (!t) tables.set(`${base}/${scale}`, (t = (m.ggmlArith ? ropeTableGgml : ropeTable)(pos, nTok, c.ropeDim, base, scale, m.ropeFactors, f.ropeAttnFactor)));
     return t;
   };
   for (let l = from; l < to; l++) {
@@ -95,7 +98,7 @@ export function runLayers<W>(m: GraphModel<W>, hidden: Float32Array, nTok: numbe
       rotateHeads(k, nTok, c.nHeadKv, c.headDimK);
       rotateHeads(v, nTok, c.nHeadKv, c.headDimV);
     }
-    kvAttention(att, cache.ref, q, k, v, nTok, pos, c, scores, { scale: f.attnScale, softcap: f.attnSoftcap, window: layerWindow(c, l) });
+    kvAttention(att, cache.ref, q, k, v, nTok, pos, c, scores, { scale: f.attnScale, softcap: f.attnSoftcap, window: layerWindow(c, l), ...(m.ggmlArith ? { ggmlF16: { preScaleQ: ggmlPreScalesQ(c) } } : {}) });
     cache.write(pos, nTok, k, v);
     if (rot) rotateHeads(att, nTok, c.nHead, c.headDimV);
     mm(proj, att, w.attn_output, nTok, oDim, c.nEmbd);
@@ -105,7 +108,7 @@ export function runLayers<W>(m: GraphModel<W>, hidden: Float32Array, nTok: numbe
     rmsnorm(xn, x, b.ffn_norm, nTok, c.nEmbd, c.normEps);
     mm(gate, xn, w.ffn_gate, nTok, c.nEmbd, c.nFf);
     mm(up, xn, w.ffn_up, nTok, c.nEmbd, c.nFf);
-    (f.ffnAct === 'gelu' ? geglu : swiglu)(gate, up, gate.length);
+    (f.ffnAct === 'gelu' ? (m.ggmlArith ? gegluGgml : geglu) : swiglu)(gate, up, gate.length);
     mm(proj, gate, w.ffn_down, nTok, c.nFf, c.nEmbd);
     if (f.postNorms) rmsnorm(proj, proj, b.post_ffw_norm, nTok, c.nEmbd, c.normEps);
     addInPlace(x, proj, x.length);

@@ -5,7 +5,7 @@
 // f32); the batch's own positions come from its fresh f32 rows. No full-precision copy of the
 // cache is made. Sums run in float64 in the order of attentionRef (src/engine/kv/cache.ts), and
 // the dequantized values are the reference's f32 values, so the result equals attentionRef's.
-import { f16Table } from '../../quant/f16.ts';
+import { f16Table, roundToF16 } from '../../quant/f16.ts';
 import { attnFirst, attnScore, type AttnOptions, type AttnShape, type KvLayerRef } from '../kv/cache.ts';
 import type { KvLayout, KvSide } from '../kv/layout.ts';
 
@@ -122,11 +122,17 @@ export function kvAttention(
   const { nHead, nHeadKv, headDimK: dk, headDimV: dv } = sh;
   const L = cache.layout;
   const q0 = cache.q0(pos0);
-  const K = new SideReader(L, L.k, cache.k, kNew, q0, pos0, dk);
-  const V = new SideReader(L, L.v, cache.v, vNew, q0, pos0, dv);
+  const g = L.mode === 'f16' ? o.ggmlF16 : undefined;
+  const K = new SideReader(L, L.k, cache.k, g ? kNew.map(roundToF16) : kNew, q0, pos0, dk);
+  const V = new SideReader(L, L.v, cache.v, g ? vNew.map(roundToF16) : vNew, q0, pos0, dv);
   const grp = nHead / nHeadKv;
   const scale = o.scale ?? 1 / Math.sqrt(dk);
   const cap = o.softcap ?? 0;
+  // ggmlF16: q as the f16 matmul sees it, and the score's scale where it is applied (f32).
+  const qScale = g?.preScaleQ ? Math.fround(scale) : 1;
+  const sScale = g ? (g.preScaleQ ? 1 : Math.fround(scale)) : scale;
+  const qh = g ? new Float32Array(q.length) : q;
+  if (g) for (let i = 0; i < q.length; i++) qh[i] = roundToF16(Math.fround(q[i]! * qScale));
   const acc = new Float64Array(grp * dv);
   const max = new Float64Array(grp);
   const sum = new Float64Array(grp);
@@ -141,8 +147,8 @@ export function kvAttention(
         for (let j = 0; j < grp; j++) {
           const qo = t * nHead * dk + (h0 + j) * dk;
           let d = 0;
-          for (let i = 0; i < dk; i++) d += q[qo + i]! * arr[off + i]!;
-          const sc = attnScore(d, scale, cap);
+          for (let i = 0; i < dk; i++) d += qh[qo + i]! * arr[off + i]!;
+          const sc = g ? Math.fround(attnScore(Math.fround(d), sScale, cap)) : attnScore(d, scale, cap);
           scores[j * n + p] = sc;
           if (sc > max[j]!) max[j] = sc;
         }
@@ -150,7 +156,13 @@ export function kvAttention(
       for (let j = 0; j < grp; j++) {
         let s = 0;
         const m = max[j]!;
-        for (let p = j * n + lo; p < (j + 1) * n; p++) s += scores[p] = Math.exp(scores[p]! - m);
+        if (g) {
+          // ggml's soft_max: expf in f32, the sum in double, then p * (f32)(1/sum), here to f16.
+          for (let p = j * n + lo; p < (j + 1) * n; p++) s += scores[p] = Math.fround(Math.exp(Math.fround(scores[p]! - m)));
+          const inv = Math.fround(1 / s);
+          for (let p = j * n + lo; p < (j + 1) * n; p++) scores[p] = roundToF16(Math.fround(scores[p]! * inv));
+          s = 1;
+        } else for (let p = j * n + lo; p < (j + 1) * n; p++) s += scores[p] = Math.exp(scores[p]! - m);
         sum[j] = s;
       }
       acc.fill(0);

@@ -20,6 +20,13 @@ export interface AttnOptions {
   scale?: number;
   softcap?: number;
   window?: number;
+  /**
+   * Measuring only (src/engine/cpu/ggml-arith.ts): llama.cpp's non-flash attention over an f16
+   * cache, i.e. the batch's own K/V rows rounded to f16 as the cache holds them, q rounded to f16
+   * (after the scale, where the family scales q first), scores and softmax in f32, and the
+   * probabilities rounded to f16 before they weight V. The CPU attention honours it.
+   */
+  ggmlF16?: { preScaleQ: boolean };
 }
 
 /** The score of one q·k product after scaling and soft-capping. */
