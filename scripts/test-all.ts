@@ -8,7 +8,7 @@ interface Step {
   name: string;
   cmd: string[];
   env?: Record<string, string>;
-  count?: () => { passed: number; failed: number };
+  count?: () => { passed: number; failed: number; flaky?: number };
 }
 
 // Stale reports from an earlier run must never count.
@@ -22,7 +22,7 @@ function vitestCounts() {
 
 function playwrightCounts() {
   const j = JSON.parse(readFileSync('test-results/playwright.json', 'utf8')) as { stats: { expected: number; unexpected: number; flaky: number } };
-  return { passed: j.stats.expected + j.stats.flaky, failed: j.stats.unexpected };
+  return { passed: j.stats.expected + j.stats.flaky, failed: j.stats.unexpected, flaky: j.stats.flaky };
 }
 
 const only = process.argv.slice(2);
@@ -58,7 +58,7 @@ for (const s of steps) {
   console.log(`\n=== ${s.name}: ${s.cmd.join(' ')}`);
   const r = spawnSync(s.cmd[0], s.cmd.slice(1), { stdio: 'inherit', env: { ...process.env, ...s.env } });
   const ok = r.status === 0;
-  let c = { passed: ok ? 1 : 0, failed: ok ? 0 : 1 };
+  let c: { passed: number; failed: number; flaky?: number } = { passed: ok ? 1 : 0, failed: ok ? 0 : 1 };
   if (s.count) {
     try {
       c = s.count();
@@ -69,7 +69,7 @@ for (const s of steps) {
   }
   passed += c.passed;
   failed += c.failed;
-  lines.push(`${ok ? 'ok  ' : 'FAIL'} ${s.name}: ${c.passed} passed, ${c.failed} failed (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  lines.push(`${ok ? 'ok  ' : 'FAIL'} ${s.name}: ${c.passed} passed${c.flaky ? ` (${c.flaky} flaky: failed once, passed on the retry)` : ''}, ${c.failed} failed (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
 }
 console.log(`\n${lines.join('\n')}`);
 console.log(`${passed} passed, ${failed} failed`);
