@@ -90,8 +90,8 @@ async function nodeRuns(path: string, threadCounts: number[], prefill: number, d
   const file = await readGgufHeader(src);
   const tensorBytes = file.tensors.reduce((s, t) => s + t.byteSize, 0);
   const runs: Record<string, unknown> = {};
-  const backends: [string, () => Promise<Backend & { memory(): { weights: number } }>][] = threadCounts.map((n) => [`wasm-${n}t`, () => createWasmBackend(file, src, { nCtx: 256, threads: n })]);
-  if (reference) backends.push(['reference', () => createCpuBackend(file, src, { nCtx: 256 })]);
+  const backends: [string, () => Promise<Backend & { memory(): { weights: number } }>][] = threadCounts.map((n) => [`wasm-${n}t`, () => createWasmBackend(file, src, { nCtx: Math.max(256, prefill + decode), threads: n })]);
+  if (reference) backends.push(['reference', () => createCpuBackend(file, src, { nCtx: Math.max(256, prefill + decode) })]);
   for (const [name, create] of backends) {
     gc();
     const rss0 = process.memoryUsage().rss;

@@ -24,7 +24,7 @@ function blobSource(blob: Blob): RangeSource {
 async function ours(blob: Blob) {
   const t0 = performance.now();
   const src = blobSource(blob);
-  const be = await createWasmBackend(await readGgufHeader(src), src, { nCtx: 256, threads });
+  const be = await createWasmBackend(await readGgufHeader(src), src, { nCtx: Math.max(256, prefill + decode), threads });
   const loadSeconds = (performance.now() - t0) / 1000;
   try {
     const ids = Array.from({ length: prefill }, (_, i) => (i === 0 ? 1 : 300 + ((i * 7919) % 1000)));
@@ -48,7 +48,7 @@ async function ours(blob: Blob) {
 async function wllama(blob: Blob) {
   const t0 = performance.now();
   const w = new Wllama({ default: wllamaWasm }, { suppressNativeLog: true });
-  await w.loadModel([blob], { n_ctx: 256, n_threads: threads, n_gpu_layers: 0, seed: 1 });
+  await w.loadModel([blob], { n_ctx: Math.max(256, prefill + decode), n_threads: threads, n_gpu_layers: 0, seed: 1 });
   const loadSeconds = (performance.now() - t0) / 1000;
   try {
     const prompt = Array.from({ length: prefill - 1 }, (_, i) => `${String.fromCharCode(97 + (i % 26))}${Math.floor(i / 26)}`).join(' ');

@@ -37,6 +37,8 @@ export interface GraphModel<W> {
   readonly matmul: MatmulFn<W>;
   /** Measuring only: llama.cpp's roundings in RoPE, attention and GELU (src/engine/cpu/ggml-arith.ts). */
   ggmlArith?: boolean;
+  /** The attention over the KV cache, when the backend has its own (the WASM kernels); default kvAttention. */
+  readonly attention?: typeof kvAttention;
 }
 
 /** Layers [from, to) on hidden [nTok][nEmbd] at positions pos..; returns the new hidden state and the scratch it used. */
@@ -98,7 +100,7 @@ export function runLayers<W>(m: GraphModel<W>, hidden: Float32Array, nTok: numbe
       rotateHeads(k, nTok, c.nHeadKv, c.headDimK);
       rotateHeads(v, nTok, c.nHeadKv, c.headDimV);
     }
-    kvAttention(att, cache.ref, q, k, v, nTok, pos, c, scores, { scale: f.attnScale, softcap: f.attnSoftcap, window: layerWindow(c, l), ...(m.ggmlArith ? { ggmlF16: { preScaleQ: ggmlPreScalesQ(c) } } : {}) });
+    (m.ggmlArith ? kvAttention : m.attention ?? kvAttention)(att, cache.ref, q, k, v, nTok, pos, c, scores, { scale: f.attnScale, softcap: f.attnSoftcap, window: layerWindow(c, l), ...(m.ggmlArith ? { ggmlF16: { preScaleQ: ggmlPreScalesQ(c) } } : {}) });
     cache.write(pos, nTok, k, v);
     if (rot) rotateHeads(att, nTok, c.nHead, c.headDimV);
     mm(proj, att, w.attn_output, nTok, oDim, c.nEmbd);

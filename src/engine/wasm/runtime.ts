@@ -9,6 +9,13 @@ import { WasmLoadError, WasmMemoryLimitError } from './errors.ts';
 import { ThreadPool } from './pool.ts';
 import { CTL } from './ctl.ts';
 import { resolveThreads } from './threads.ts';
+import { type AttnOptions, type AttnShape, type KvLayerRef } from '../kv/cache.ts';
+import type { KvSide } from '../kv/layout.ts';
+
+/** Not a ggml type: the matmul export's id for an attention call (c/attention.c, c/matmul.c). */
+const ATTENTION = 1000;
+/** Words of attn_params (c/attention.c). */
+const ATTN_PARAM_WORDS = 33;
 
 export const WASM_PAGE = 65536;
 /** wasm32 addresses 2^32 bytes: 65536 pages. */
@@ -189,6 +196,64 @@ export class WasmRuntime {
     else if (run(0, nOut) !== 0) throw new WasmLoadError(`no WASM kernel for ggml type ${w.type}`);
     y.set(f.subarray(yPtr / 4, yPtr / 4 + nTok * nOut));
   }
+
+  /**
+   * kvAttention (src/engine/cpu/kv-attention.ts) in WASM: the words of the cache that the call
+   * reads are copied in at their own offsets (the cache stays in JS, where it grows by re-layout;
+   * the copy is a memcpy per layer, small beside the attention's own work at any length), with q
+   * and the batch's fresh K/V rows; units of (token, KV head) are split between the threads.
+   */
+  attention(out: Float32Array, cache: KvLayerRef, q: Float32Array, kNew: Float32Array, vNew: Float32Array, nTok: number, pos0: number, sh: AttnShape, o: AttnOptions): void {
+    const L = cache.layout;
+    const q0 = cache.q0(pos0);
+    const grp = sh.nHead / sh.nHeadKv;
+    const nAll = pos0 + nTok;
+    const threads = this.threads;
+    const slotFloats = grp * nAll + Math.max(sh.headDimK, sh.headDimV) + grp * sh.headDimV;
+    let at = this.top;
+    const take = (bytes: number) => {
+      const p = at;
+      at = align(at + bytes, 64);
+      return p;
+    };
+    const ku = usedWords(L.k, q0, pos0, L.ringSlots);
+    const vu = usedWords(L.v, q0, pos0, L.ringSlots);
+    const P = take(4 * ATTN_PARAM_WORDS);
+    const K = take(4 * (L.k.ringOff + ku.ring));
+    const V = take(4 * (L.v.ringOff + vu.ring));
+    const qPtr = take(4 * q.length);
+    const kPtr = take(4 * nTok * L.k.dim);
+    const vPtr = take(4 * nTok * L.v.dim);
+    const outPtr = take(4 * nTok * sh.nHead * sh.headDimV);
+    const scratch = take(4 * threads * slotFloats);
+    this.ensure(at);
+    const u32 = new Uint32Array(this.memory.buffer);
+    const f = this.floats();
+    u32.set(cache.k.subarray(0, ku.prefix), K / 4);
+    u32.set(cache.k.subarray(L.k.ringOff, L.k.ringOff + ku.ring), K / 4 + L.k.ringOff);
+    u32.set(cache.v.subarray(0, vu.prefix), V / 4);
+    u32.set(cache.v.subarray(L.v.ringOff, L.v.ringOff + vu.ring), V / 4 + L.v.ringOff);
+    f.set(q, qPtr / 4);
+    f.set(kNew.subarray(0, nTok * L.k.dim), kPtr / 4);
+    f.set(vNew.subarray(0, nTok * L.v.dim), vPtr / 4);
+    const side = (s: KvSide) => [s.dim, s.group, s.groupWords, s.rowWords, s.ringOff, s.ringRowWords];
+    const i32 = new Int32Array(this.memory.buffer, P, ATTN_PARAM_WORDS);
+    i32.set([nTok, pos0, q0, sh.nHead, sh.nHeadKv, sh.headDimK, sh.headDimV, o.window ?? 0, L.bits, Math.max(1, L.ringSlots), threads, slotFloats, ...side(L.k), ...side(L.v)]);
+    const f32p = new Float32Array(this.memory.buffer, P, ATTN_PARAM_WORDS);
+    f32p[24] = o.scale ?? 1 / Math.sqrt(sh.headDimK);
+    f32p[25] = o.softcap ?? 0;
+    i32.set([outPtr, K, V, qPtr, kPtr, vPtr, scratch], 26);
+    const units = nTok * sh.nHeadKv;
+    const run = (u0: number, u1: number) => this.ex.matmul(ATTENTION, P, 0, 0, 0, units, 0, u0, u1);
+    if (this.pool) this.pool.run({ type: ATTENTION, w: P, x: 0, y: 0, nIn: 0, nOut: units, nTok: 0 }, run);
+    else if (run(0, units) !== 0) throw new WasmLoadError('the WASM attention failed (a GQA group over 64 heads?)');
+    out.set(this.floats().subarray(outPtr / 4, outPtr / 4 + nTok * sh.nHead * sh.headDimV));
+  }
+}
+
+/** Words of one side's buffer that a call at pos0 reads: the quantized rows below q0, and the ring's used slots. */
+function usedWords(s: KvSide, q0: number, pos0: number, slots: number): { prefix: number; ring: number } {
+  return { prefix: q0 * s.rowWords, ring: Math.min(pos0, slots) * s.ringRowWords };
 }
 
 function align(n: number, a: number): number {

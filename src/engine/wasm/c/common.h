@@ -60,3 +60,6 @@ float dot_q5_K(const uint8_t *w, const act256 *x, int nb);
 float dot_q6_K(const uint8_t *w, const act256 *x, int nb);
 float dot_f32(const uint8_t *w, const float *x, int n);
 float dot_f16(const uint8_t *w, const float *x, int n);
+
+// Units [u0, u1) of one attention call (attention.c); params as WasmRuntime.attention writes them.
+int attention_range(const void *params, int u0, int u1);

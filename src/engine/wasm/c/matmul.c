@@ -6,6 +6,9 @@
 
 // ggml type ids (src/quant/ggml-types.ts).
 enum { F32 = 0, F16 = 1, Q4_0 = 2, Q8_0 = 8, Q2_K = 10, Q3_K = 11, Q4_K = 12, Q5_K = 13, Q6_K = 14 };
+// Not a ggml type: an attention call (attention.c) run through the same entry, so that the worker
+// threads (which call this one export) split its units like a matrix's rows. w: its params.
+enum { ATTENTION = 1000 };
 
 // QK: weights per block; ACT: the activation element type that DOT takes (per block or per float).
 #define MATMUL(NAME, BYTES, QK, ACT, DOT)                                                          \
@@ -42,6 +45,7 @@ EXPORT(matmul) int matmul(int type, const uint8_t *w, const void *x, float *y, i
     case Q4_K: mm_q4_K(w, x, y, nIn, nOut, nTok, r0, r1); return 0;
     case Q5_K: mm_q5_K(w, x, y, nIn, nOut, nTok, r0, r1); return 0;
     case Q6_K: mm_q6_K(w, x, y, nIn, nOut, nTok, r0, r1); return 0;
+    case ATTENTION: return attention_range(w, r0, r1);
     default: return -1;
   }
 }
