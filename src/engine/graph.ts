@@ -39,7 +39,19 @@ export interface GraphModel<W> {
   ggmlArith?: boolean;
   /** The attention over the KV cache, when the backend has its own (the WASM kernels); default kvAttention. */
   readonly attention?: typeof kvAttention;
+  /** The element-wise ops, when the backend has its own (the WASM kernels); default math.ts's. */
+  readonly ops?: SmallOps;
 }
+
+/** The graph's per-token element-wise ops (src/engine/cpu/math.ts signatures). */
+export interface SmallOps {
+  rmsnorm: typeof rmsnorm;
+  rope: typeof rope;
+  swiglu: typeof swiglu;
+  geglu: typeof geglu;
+}
+
+const TS_OPS: SmallOps = { rmsnorm, rope, swiglu, geglu };
 
 /** Layers [from, to) on hidden [nTok][nEmbd] at positions pos..; returns the new hidden state and the scratch it used. */
 export function runLayers<W>(m: GraphModel<W>, hidden: Float32Array, nTok: number, pos: number, from: number, to: number): { x: Float32Array; scratchBytes: number } {
@@ -68,6 +80,8 @@ export function runLayers<W>(m: GraphModel<W>, hidden: Float32Array, nTok: numbe
   const rot = m.kvLayout.rotate;
   const f = c.family;
   const mm = m.matmul;
+  // The measuring roundings (ggmlArith) are TypeScript only.
+  const { rmsnorm, rope, swiglu, geglu } = m.ggmlArith ? TS_OPS : (m.ops ?? TS_OPS);
   const tables = new Map<string, RopeTable>();
   const tableFor = (l: number): RopeTable => {
     const { base, scale } = ropeParams(c, l);

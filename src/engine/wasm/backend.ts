@@ -8,7 +8,7 @@ import type { RangeSource } from '../../formats/range-source.ts';
 import { dequantize } from '../../quant/dequantize.ts';
 import type { LlamaConfig, MemoryReport } from '../backend.ts';
 import { EngineArgumentError } from '../errors.ts';
-import { MATRIX_ROLES, type GraphModel, type LayerTensors, type MatmulFn } from '../graph.ts';
+import { MATRIX_ROLES, type GraphModel, type LayerTensors, type MatmulFn, type SmallOps } from '../graph.ts';
 import { GraphBackend, resolveSlice, type HeadTensors } from '../graph-backend.ts';
 import { layerTensorName, layerRoles, splitFused, type LayerRole } from '../weights.ts';
 import type { KvLayout } from '../kv/layout.ts';
@@ -52,6 +52,8 @@ export class WasmBackend extends GraphBackend<WasmMatrix> {
   readonly matmul: MatmulFn<WasmMatrix>;
   /** Attention over the KV cache in WASM (c/attention.c), split between the threads like a matmul. */
   readonly attention: NonNullable<GraphModel<WasmMatrix>['attention']>;
+  /** RMSNorm, RoPE and the gated activations in WASM (c/ops.c). */
+  readonly ops: SmallOps;
   /** Tensors held as F32 because their type has no WASM kernel. */
   readonly widened: readonly string[];
   private rt: WasmRuntime | undefined;
@@ -66,6 +68,12 @@ export class WasmBackend extends GraphBackend<WasmMatrix> {
     this.ropeFactors = [...w.vecs].find(([n]) => n.startsWith('rope_f'))?.[1];
     this.matmul = (y, x, m, nTok, nIn, nOut) => this.runtime().matmul(y, x, m, nTok, nIn, nOut);
     this.attention = (out, cache, q, k, v, nTok, pos0, sh, _scores, o = {}) => this.runtime().attention(out, cache, q, k, v, nTok, pos0, sh, o);
+    this.ops = {
+      rmsnorm: (out, x, wt, nTok, n, eps) => this.runtime().rmsnorm(out, x, wt, nTok, n, eps),
+      rope: (x, nTok, nHeads, headDim, table, neox) => this.runtime().rope(x, nTok, nHeads, headDim, table, neox),
+      swiglu: (g, u, n) => this.runtime().gated('silu', g, u, n),
+      geglu: (g, u, n) => this.runtime().gated('gelu', g, u, n),
+    };
     for (let l = range[0]; l < range[1]; l++) {
       const mats: Partial<Record<string, WasmMatrix>> = {};
       const vec: Partial<Record<LayerRole, Float32Array>> = {};

@@ -26,6 +26,10 @@ interface KernelExports {
   matmul(type: number, w: number, x: number, y: number, nIn: number, nOut: number, nTok: number, r0: number, r1: number): number;
   quantize_act32(x: number, y: number, n: number): void;
   quantize_act256(x: number, y: number, n: number): void;
+  rmsnorm(out: number, x: number, w: number, nTok: number, n: number, eps: number): void;
+  rope(x: number, nTok: number, nHeads: number, headDim: number, cos: number, sin: number, half: number, neox: number): void;
+  swiglu(g: number, u: number, n: number): void;
+  geglu(g: number, u: number, n: number): void;
 }
 
 /** How a weight type wants its activations: f32 rows, or int8 blocks of 32 or 256 (act32/act256 in c/common.h). */
@@ -195,6 +199,45 @@ export class WasmRuntime {
     if (this.pool) this.pool.run({ type: w.type, w: w.ptr, x: aPtr, y: yPtr, nIn, nOut, nTok }, run);
     else if (run(0, nOut) !== 0) throw new WasmLoadError(`no WASM kernel for ggml type ${w.type}`);
     y.set(f.subarray(yPtr / 4, yPtr / 4 + nTok * nOut));
+  }
+
+  /**
+   * Copies `ins` into scratch above the weights, runs `fn` on their addresses, and copies back the
+   * first `outs` of them (the element-wise ops of c/ops.c: a copy each way is what they cost beyond
+   * the op itself, as for a matmul's activations).
+   */
+  private scratchCall(ins: readonly (Float32Array | Float64Array)[], outs: readonly Float32Array[], fn: (ptrs: number[]) => void): void {
+    let at = this.top;
+    const ptrs = ins.map((a) => {
+      const p = at;
+      at = align(at + 4 * a.length, 64);
+      return p;
+    });
+    this.ensure(at);
+    const f = this.floats();
+    ins.forEach((a, i) => f.set(a, ptrs[i]! / 4));
+    fn(ptrs);
+    const g = this.floats();
+    outs.forEach((o, i) => o.set(g.subarray(ptrs[i]! / 4, ptrs[i]! / 4 + o.length)));
+  }
+
+  /** math.ts rmsnorm in WASM (c/ops.c). */
+  rmsnorm(out: Float32Array, x: Float32Array, w: Float32Array, nTok: number, n: number, eps: number): void {
+    const o = out.subarray(0, nTok * n);
+    this.scratchCall([o, x.subarray(0, nTok * n), w.subarray(0, n)], [o], ([po, px, pw]) => this.ex.rmsnorm(po!, px!, pw!, nTok, n, eps));
+  }
+
+  /** math.ts rope in WASM (c/ops.c): the table's float64 angles go in as f32. */
+  rope(x: Float32Array, nTok: number, nHeads: number, headDim: number, table: { cos: Float64Array; sin: Float64Array; half: number }, neox = false): void {
+    const xs = x.subarray(0, nTok * nHeads * headDim);
+    const n = nTok * table.half;
+    this.scratchCall([xs, table.cos.subarray(0, n), table.sin.subarray(0, n)], [xs], ([px, pc, ps]) => this.ex.rope(px!, nTok, nHeads, headDim, pc!, ps!, table.half, neox ? 1 : 0));
+  }
+
+  /** math.ts swiglu / geglu in WASM (c/ops.c): gate[i] = act(gate[i]) · up[i]. */
+  gated(act: 'silu' | 'gelu', gate: Float32Array, up: Float32Array, n: number): void {
+    const g = gate.subarray(0, n);
+    this.scratchCall([g, up.subarray(0, n)], [g], ([pg, pu]) => (act === 'silu' ? this.ex.swiglu : this.ex.geglu)(pg!, pu!, n));
   }
 
   /**

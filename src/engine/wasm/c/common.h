@@ -50,6 +50,25 @@ static inline v128_t mad16(v128_t acc, v128_t a, v128_t b, int32_t scale) {
   return wasm_i32x4_add(acc, wasm_i32x4_mul(dot16(a, b), wasm_i32x4_splat(scale)));
 }
 
+// e^x for x <= 0 (softmax after the max is subtracted; tanh's argument is made negative): x = n·ln2
+// + r with |r| <= ln2/2, a degree-6 Taylor polynomial for e^r (error < 2e-7 relative), 2^n from its
+// exponent bits. No libm here (-nostdlib); f32.nearest does the rounding.
+static inline float exp_neg(float x) {
+  if (x < -87.0f) return 0.0f;
+  const float n = __builtin_rintf(x * 1.44269504088896341f);
+  const float r = (x - n * 0.693145751953125f) - n * 1.42860682030941723e-6f;
+  const float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.166666667f + r * (0.0416666667f + r * (0.00833333333f + r * 0.00138888889f)))));
+  union { uint32_t u; float f; } s = { (uint32_t)((int32_t)n + 127) << 23 };
+  return p * s.f;
+}
+
+// tanh(x) = sign(x)·(1 - e^-2|x|) / (1 + e^-2|x|): the soft-cap of gemma2's scores.
+static inline float tanh_(float x) {
+  const float e = exp_neg(-2.0f * __builtin_fabsf(x));
+  const float t = (1.0f - e) / (1.0f + e);
+  return x < 0 ? -t : t;
+}
+
 // Dot products of one weight row (nb blocks, as stored) with one activation row.
 float dot_q8_0(const uint8_t *w, const act32 *x, int nb);
 float dot_q4_0(const uint8_t *w, const act32 *x, int nb);
