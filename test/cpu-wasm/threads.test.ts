@@ -6,6 +6,7 @@ import { parseGguf } from '../../src/formats/gguf-reader.ts';
 import { bytesSource } from '../../src/formats/range-source.ts';
 import { createWasmBackend, resolveThreads, wasmCpuPath, MAX_THREADS } from '../../src/engine/wasm/index.ts';
 import { hardwareThreads, MAX_DEFAULT_THREADS } from '../../src/engine/wasm/threads.ts';
+import { ThreadPool } from '../../src/engine/wasm/pool.ts';
 import { syntheticFamilyGguf } from '../../src/engine/synthetic/families.ts';
 import { GgmlType, ggmlType } from '../../src/quant/ggml-types.ts';
 
@@ -50,4 +51,29 @@ describe('WASM backend threads', () => {
       }
     }, 60_000);
   }
+});
+
+describe('a WASM worker thread that dies', () => {
+  it('turns the next matmul into a WasmThreadError within the stall limit, and the backend refuses further work (no hang)', async () => {
+    const bytes = syntheticFamilyGguf('llama3', { seed: 4, type: GgmlType.Q4_K });
+    const be = await createWasmBackend(parseGguf(bytes), bytesSource(bytes), { nCtx: 32, threads: 3 });
+    const stall = ThreadPool.stallMs;
+    ThreadPool.stallMs = 300;
+    try {
+      await be.forward(PROMPT, 0);
+      // Kill one worker the way a crash would: it never counts itself done again.
+      const pool = (be as unknown as { rt: { pool: { handles: { terminate(): Promise<number> }[] } } }).rt.pool;
+      await pool.handles[0]!.terminate();
+      const t0 = performance.now();
+      const err = await be.forward([5], PROMPT.length).then(() => undefined, (e: unknown) => e as Error);
+      expect(err?.name).toBe('WasmThreadError');
+      expect(err?.message).toMatch(/stopped answering/);
+      expect(performance.now() - t0).toBeLessThan(30_000);
+      const again = await be.forward([5], PROMPT.length).then(() => undefined, (e: unknown) => e as Error);
+      expect(again?.name).toBe('WasmThreadError');
+    } finally {
+      ThreadPool.stallMs = stall;
+      be.dispose();
+    }
+  });
 });

@@ -52,7 +52,15 @@ export interface MatmulJob {
 }
 
 export class ThreadPool {
+  /**
+   * How long the caller waits for the other threads beyond max(this, 100x its own share's time)
+   * before it decides one of them is gone (a worker that crashed or was killed never counts
+   * itself done, and no event can reach a caller that is spinning): then a WasmThreadError, and the
+   * pool refuses further work instead of hanging the tab or the CLI.
+   */
+  static stallMs = 10_000;
   readonly threads: number;
+  private broken: string | undefined;
   private readonly c: Int32Array;
   private readonly handles: ThreadHandle[];
   /** Atomics.wait throws on a browser's main thread: there the caller only spins. */
@@ -87,6 +95,7 @@ export class ThreadPool {
 
   /** Runs `job` split by rows: the workers' shares through the block, share 0 by `own` here. */
   run(job: MatmulJob, own: (r0: number, r1: number) => number): void {
+    if (this.broken) throw new WasmThreadError(this.broken);
     const c = this.c;
     c[CTL.type] = job.type; c[CTL.w] = job.w; c[CTL.x] = job.x; c[CTL.y] = job.y;
     c[CTL.nIn] = job.nIn; c[CTL.nOut] = job.nOut; c[CTL.nTok] = job.nTok; c[CTL.nThreads] = this.threads;
@@ -96,12 +105,20 @@ export class ThreadPool {
     Atomics.add(c, CTL.gen, 1);
     Atomics.notify(c, CTL.gen);
     const [r0, r1] = threadRows(0, job.nOut, this.threads);
+    const t0 = performance.now();
     const status = r1 > r0 ? own(r0, r1) : 0;
+    const t1 = performance.now();
+    const deadline = t1 + Math.max(ThreadPool.stallMs, 100 * (t1 - t0));
     let spins = 0;
     for (let p = Atomics.load(c, CTL.pending); p !== 0; p = Atomics.load(c, CTL.pending)) {
-      if (this.canWait && ++spins > SPINS) {
-        Atomics.wait(c, CTL.pending, p);
+      if (++spins > SPINS) {
         spins = 0;
+        if (performance.now() > deadline) {
+          this.broken = `a WASM worker thread stopped answering (${p} of ${this.threads - 1} did not finish a ${job.type === 1000 ? 'attention' : 'matmul'} within ${Math.round(deadline - t1)} ms); reload to start the CPU backend again`;
+          throw new WasmThreadError(this.broken);
+        }
+        // Sleep in slices, so that the deadline is checked even while waiting.
+        if (this.canWait) Atomics.wait(c, CTL.pending, p, 50);
       }
     }
     if (status !== 0 || Atomics.load(c, CTL.failed)) throw new WasmThreadError(`the WASM matmul failed for ggml type ${job.type}`);
