@@ -1,8 +1,10 @@
 // The WASM CPU backend: what users without WebGPU get. Weights stay quantized in WASM memory (within
 // a few bytes of the file's tensor bytes; see load.ts) and every matrix product runs in the WASM
-// SIMD128 kernels; the graph is src/engine/graph.ts, whose small ops (norms, RoPE, attention over
-// the compressed KV cache, activations) are the TypeScript backend's own functions. The TypeScript
-// backend (src/engine/cpu) stays as the exact `reference` that tests compare this with.
+// SIMD128 kernels; the graph is src/engine/graph.ts, run with this backend's WASM attention over the
+// compressed KV cache (c/attention.c, split between the threads) and element-wise ops (c/ops.c:
+// RMSNorm, RoPE, SwiGLU, GELU). Residual adds, biases and the Hadamard rotation of the quantized
+// KV modes stay the TypeScript backend's functions (a few per cent of a token, profiled). The
+// TypeScript backend (src/engine/cpu) stays as the exact `reference` that tests compare this with.
 import type { GgufFile } from '../../formats/gguf-types.ts';
 import type { RangeSource } from '../../formats/range-source.ts';
 import { dequantize } from '../../quant/dequantize.ts';
