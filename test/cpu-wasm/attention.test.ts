@@ -4,11 +4,11 @@
 // thread and on 3 (units of token and KV head split between two worker_threads and the caller).
 // Fresh random inputs from a printed seed (TABSHARD_SEED=<seed> replays); outputs start NaN.
 // Tolerance: the WASM path sums in f32 with SIMD: |got - want| <= 5e-6 · (1 + max|want|).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { KvLayerRef, type AttnOptions } from '../../src/engine/kv/cache.ts';
 import { resolveKvLayout, type KvOptions } from '../../src/engine/kv/layout.ts';
 import { kvAttention } from '../../src/engine/cpu/kv-attention.ts';
-import { WasmRuntime } from '../../src/engine/wasm/runtime.ts';
+import { wasmRuntimes } from './runtimes.ts';
 import { freshSeed, normals, rng } from '../../src/util/random.ts';
 
 const SHAPE = { nCtx: 48, nHeadKv: 2, headDimK: 16, headDimV: 16 };
@@ -19,13 +19,7 @@ const OPTS: AttnOptions[] = [{}, { scale: 0.2, softcap: 3, window: 7 }];
 const BATCHES: [number, number][] = [[0, 9], [9, 1], [10, 1], [11, 13], [24, 1], [20, 5], [25, 23]];
 const THREADS = [1, 3] as const;
 
-const runtimes = new Map<number, WasmRuntime>();
-beforeAll(async () => {
-  for (const n of THREADS) runtimes.set(n, await WasmRuntime.create({ threads: n }));
-});
-afterAll(() => {
-  for (const rt of runtimes.values()) rt.close();
-});
+const runtimes = wasmRuntimes(THREADS);
 
 describe.each(THREADS)('WASM attention over the compressed KV cache, %i thread(s)', (threads) => {
   const seed = freshSeed();

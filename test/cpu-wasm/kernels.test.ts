@@ -5,11 +5,12 @@
 // worker_threads and the caller splitting the rows): 1, 2 and 5 rows leave some threads no rows
 // at all, 37 and 67 split unevenly.
 import { readdirSync, readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { readGgufHeader, readTensorBytes } from '../../src/formats/gguf-reader.ts';
 import { bytesSource } from '../../src/formats/range-source.ts';
 import { f32ToF16 } from '../../src/quant/f16.ts';
 import { ggmlType, GgmlType } from '../../src/quant/ggml-types.ts';
+import { wasmRuntimes } from './runtimes.ts';
 import { freshSeed, normals, rng } from '../../src/util/random.ts';
 import { hasWasmKernel, WasmRuntime } from '../../src/engine/wasm/runtime.ts';
 import { checkMatmul, SCALE_FIELDS } from './check.ts';
@@ -35,13 +36,7 @@ function randomBlocks(type: number, rows: number, cols: number, next: () => numb
 }
 
 const THREADS = [1, 3] as const;
-const runtimes = new Map<number, WasmRuntime>();
-beforeAll(async () => {
-  for (const n of THREADS) runtimes.set(n, await WasmRuntime.create({ threads: n }));
-});
-afterAll(() => {
-  for (const rt of runtimes.values()) rt.close();
-});
+const runtimes = wasmRuntimes(THREADS);
 
 describe.each(THREADS)('WASM matmul kernels, %i thread(s)', (threads) => {
   const seed = freshSeed();
