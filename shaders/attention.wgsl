@@ -6,7 +6,8 @@
 // 0..pos0+t of KV head h / group (binding 5 is unused: scores stay in the workgroup).
 // Scores are q·k·scale, soft-capped as
 // tanh(s / softcap) · softcap when softcap > 0 (gemma2); with window > 0 (sliding-window layers)
-// a query at position p sees only p - window < p' <= p.
+// a query at position p sees only p - window < p' <= p. ROTATE_OUT: the output head is rotated
+// back (Walsh-Hadamard, rot_norm = 1/sqrt(head_dim_v)) before it leaves, for the rotating KV modes.
 //   Q [n_tok][n_head * head_dim_k]   KN, VN [n_tok][n_head_kv * head_dim]   O [n_tok][n_head * head_dim_v]
 
 override WG: u32 = 64;
@@ -132,9 +133,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   if (ok) {
     let inv = 1.0 / l;
+    let o_off = t * params.n_head * dv + h * dv;
     for (var i = 0u; i < DV_PER_THREAD; i++) {
       let d = lid + i * WG;
-      if (d < dv) { O[t * params.n_head * dv + h * dv + d] = acc[i] * inv; }
+      if (d < dv) { O[o_off + d] = acc[i] * inv; }
     }
+    //#if ROTATE_OUT
+    // The KV mode's Hadamard rotation of the output head (V was stored rotated), as kv_rotate does
+    // it (same butterflies, then the 1/sqrt(dv) scale), saving its dispatch and round trip.
+    for (var len = 1u; len < dv; len *= 2u) {
+      storageBarrier();
+      for (var pr = lid; pr < dv / 2u; pr += WG) {
+        let j = o_off + (pr / len) * 2u * len + pr % len;
+        let a = O[j];
+        let b = O[j + len];
+        O[j] = a + b;
+        O[j + len] = a - b;
+      }
+    }
+    storageBarrier();
+    for (var d = lid; d < dv; d += WG) { O[o_off + d] = O[o_off + d] * params.rot_norm; }
+    //#endif
   }
 }

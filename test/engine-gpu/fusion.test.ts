@@ -10,6 +10,8 @@ import { GpuRuntime } from '../../src/gpu/runtime.ts';
 import { nodeGpuEnvironment } from '../../src/gpu/node.ts';
 import { createGpuBackend, type GpuBackend } from '../../src/engine/gpu/index.ts';
 import type { KvOptions } from '../../src/engine/kv/layout.ts';
+import { FAMILIES, syntheticFamilyGguf } from '../../src/engine/synthetic/families.ts';
+import { GgmlType } from '../../src/quant/ggml-types.ts';
 
 let rt: GpuRuntime;
 beforeAll(async () => {
@@ -17,8 +19,8 @@ beforeAll(async () => {
 });
 afterAll(() => rt?.destroy());
 
-async function backend(path: string, fuse: boolean, kv?: KvOptions): Promise<GpuBackend> {
-  const bytes = new Uint8Array(readFileSync(path));
+async function backend(path: string | Uint8Array, fuse: boolean, kv?: KvOptions): Promise<GpuBackend> {
+  const bytes = typeof path === 'string' ? new Uint8Array(readFileSync(path)) : path;
   return createGpuBackend(parseGguf(bytes), bytesSource(bytes), { runtime: rt, nCtx: 64, kv, fuse });
 }
 
@@ -41,30 +43,39 @@ async function greedy(be: GpuBackend, prompt: number[], n: number): Promise<{ to
   return { tokens, logits };
 }
 
+async function compareFused(name: string, file: string | Uint8Array, prompt: number[], kv: KvOptions): Promise<void> {
+  const runs = [];
+  for (const fuse of [true, false]) {
+    const be = await backend(file, fuse, kv);
+    try {
+      runs.push(await greedy(be, prompt, 24));
+    } finally {
+      be.dispose();
+    }
+  }
+  const [a, b] = runs;
+  let worst = 0;
+  a!.logits.forEach((l, i) => {
+    const m = Math.max(...b!.logits[i]!.map(Math.abs));
+    for (let j = 0; j < l.length; j++) worst = Math.max(worst, Math.abs(l[j]! - b!.logits[i]![j]!) / m);
+  });
+  console.log(`${name}: ${a!.tokens.join(' ')}; fused vs unfused max relative logit difference ${worst.toExponential(2)}`);
+  expect(a!.tokens).toEqual(b!.tokens);
+  // Same f32 operations in the same order; only FMA contraction may differ between shaders.
+  expect(worst).toBeLessThan(1e-5);
+}
+
 describe('fused and unfused decode agree', () => {
+  // Every family's per-head parts (biases, q/k norms, NEOX and partial RoPE) through head_prep,
+  // with the q4 KV mode's Hadamard rotation where the head size allows it.
+  for (const family of FAMILIES) {
+    it(`synthetic ${family} (Q8_0, KV q4): same greedy tokens, logits within f32 rounding`, async () => {
+      await compareFused(family, syntheticFamilyGguf(family, { type: GgmlType.Q8_0, seed: 1 }), [1, 300, 301, 302, 303], { mode: 'q4' });
+    }, 120_000);
+  }
   for (const name of ['stories260K-f32', 'stories260K-pad256-q8_0', 'stories260K-pad256-q6_k', 'stories260K-pad256-q4_k', 'stories260K-pad256-q3_k', 'stories260K-pad256-q2_k']) {
     it(`${name}: same greedy tokens, logits within f32 rounding`, async () => {
-      const path = `test/fixtures/${name}.gguf`;
-      const prompt = [1, 403, 407, 261, 378];
-      const runs = [];
-      for (const fuse of [true, false]) {
-        const be = await backend(path, fuse, { mode: 'f16' });
-        try {
-          runs.push(await greedy(be, prompt, 24));
-        } finally {
-          be.dispose();
-        }
-      }
-      const [a, b] = runs;
-      let worst = 0;
-      a!.logits.forEach((l, i) => {
-        const m = Math.max(...b!.logits[i]!.map(Math.abs));
-        for (let j = 0; j < l.length; j++) worst = Math.max(worst, Math.abs(l[j]! - b!.logits[i]![j]!) / m);
-      });
-      console.log(`${name}: ${a!.tokens.join(' ')}; fused vs unfused max relative logit difference ${worst.toExponential(2)}`);
-      expect(a!.tokens).toEqual(b!.tokens);
-      // Same f32 operations in the same order; only FMA contraction may differ between shaders.
-      expect(worst).toBeLessThan(1e-5);
+      await compareFused(name, `test/fixtures/${name}.gguf`, [1, 403, 407, 261, 378], { mode: 'f16' });
     }, 120_000);
   }
 });
@@ -79,11 +90,12 @@ it('a demo-model decode token takes the dispatches the graph implies, fused and 
       const w = be.lastWork;
       const c = be.config;
       const L = c.nLayer;
-      // Per layer, both ways: RoPE on q and k (2); attention (1); K and V appended to the cache
-      // (2: the ring stores; no position reaches the quantized part here); the Hadamard rotation
-      // of q, k, v and the attention output when the KV mode rotates (4).
-      const rot = be.kvLayout.rotate ? 4 : 0;
-      const shared = 2 + 1 + 2 + rot;
+      // Per layer, both ways: attention (1); K and V appended to the cache (2: the ring stores; no
+      // position reaches the quantized part here). Unfused: RoPE on q and k (2), and when the KV
+      // mode rotates, the rotation of q, k, v and of the attention output (4). Fused: head_prep
+      // does RoPE and the q/k/v rotation in one (1); attention rotates its output itself.
+      const rot = be.kvLayout.rotate;
+      const shared = 1 + 2 + (fuse ? 1 : 2 + (rot ? 4 : 0));
       // Unfused: rmsnorm, q, k, v; o, add; rmsnorm, gate, up, silu_mul; down, add. Head: rmsnorm, output.
       // Fused: norm+q|k|v (one routed matvec); o+add; norm+gate|up+silu; down+add. Head: norm+output.
       const perLayer = fuse ? shared + 4 : shared + 12;

@@ -8,6 +8,7 @@ import type { QuantTensor } from '../../gpu/kernels/quant-tensor.ts';
 import type { Backend, LlamaConfig, MemoryReport } from '../backend.ts';
 import { add, addBias, geluMul, rmsnorm, rmsnormInPlace, rope, ropeTable, scale, siluMul, softcap } from './ops.ts';
 import { layerWindow, ropeParams } from '../family.ts';
+import { prepareHeadPrep } from './head-prep.ts';
 import { resolveKvLayout, type KvLayout, type KvOptions } from '../kv/layout.ts';
 import { GpuKvCache } from '../kv/gpu-cache.ts';
 import { prepareKvAttention, prepareRotate } from '../kv/gpu-kv.ts';
@@ -283,16 +284,24 @@ export class GpuBackend implements Backend {
     const [nq, nk, nv, no] = [nTok * qD, nTok * kvK, nTok * kvV, nTok * c.nHead * c.headDimV];
     this.act(nq + nk + nv, no); // attention: q and the batch's k, v in; its output (the cache: kvBytes)
     this.act(nk + nv, 0); // the cache append reads the batch's k, v
+    const prep: Step[] = L.headParams
+      ? [this.ew(prepareHeadPrep(rt, { q: s.q, k: s.kn, v: s.vn, table, params: L.headParams }, {
+          rows: nTok, nHead: c.nHead, nHeadKv: c.nHeadKv, headDimK: c.headDimK, headDimV: c.headDimV,
+          ropeDim: c.ropeDim, neox: f.ropeNeox, pos0: pos, eps: c.normEps, rotate: rot,
+        }), nq + nk + nv, nq + nk + nv)]
+      : [
+          ...opt(L.qBias, (b) => inPlace(addBias(rt, s.q, b, nq, qD), nq, qD)),
+          ...opt(L.kBias, (b) => inPlace(addBias(rt, s.kn, b, nk, kvK), nk, kvK)),
+          ...opt(L.vBias, (b) => inPlace(addBias(rt, s.vn, b, nv, kvV), nv, kvV)),
+          ...opt(L.qNorm, (b) => inPlace(rmsnormInPlace(rt, s.q, b, nTok * c.nHead, c.headDimK, c.normEps), nq, c.headDimK)),
+          ...opt(L.kNorm, (b) => inPlace(rmsnormInPlace(rt, s.kn, b, nTok * c.nHeadKv, c.headDimK, c.normEps), nk, c.headDimK)),
+          inPlace(rope(rt, s.q, { ...ropeArgs, nHead: c.nHead, headDim: c.headDimK }), nq),
+          inPlace(rope(rt, s.kn, { ...ropeArgs, nHead: c.nHeadKv, headDim: c.headDimK }), nk),
+          ...(rot ? [inPlace(rotate(s.q, c.nHead, c.headDimK), nq), inPlace(rotate(s.kn, c.nHeadKv, c.headDimK), nk), inPlace(rotate(s.vn, c.nHeadKv, c.headDimV), nv)] : []),
+        ];
     return [
       ...this.qkvSteps(L, nTok),
-      ...opt(L.qBias, (b) => inPlace(addBias(rt, s.q, b, nq, qD), nq, qD)),
-      ...opt(L.kBias, (b) => inPlace(addBias(rt, s.kn, b, nk, kvK), nk, kvK)),
-      ...opt(L.vBias, (b) => inPlace(addBias(rt, s.vn, b, nv, kvV), nv, kvV)),
-      ...opt(L.qNorm, (b) => inPlace(rmsnormInPlace(rt, s.q, b, nTok * c.nHead, c.headDimK, c.normEps), nq, c.headDimK)),
-      ...opt(L.kNorm, (b) => inPlace(rmsnormInPlace(rt, s.kn, b, nTok * c.nHeadKv, c.headDimK, c.normEps), nk, c.headDimK)),
-      inPlace(rope(rt, s.q, { ...ropeArgs, nHead: c.nHead, headDim: c.headDimK }), nq),
-      inPlace(rope(rt, s.kn, { ...ropeArgs, nHead: c.nHeadKv, headDim: c.headDimK }), nk),
-      ...(rot ? [inPlace(rotate(s.q, c.nHead, c.headDimK), nq), inPlace(rotate(s.kn, c.nHeadKv, c.headDimK), nk), inPlace(rotate(s.vn, c.nHeadKv, c.headDimV), nv)] : []),
+      ...prep,
       prepareKvAttention(rt, this.kvLayout, { q: s.q, kc: this.kv.k.get(l)!, vc: this.kv.v.get(l)!, kn: s.kn, vn: s.vn, o: s.att }, {
         nTok,
         nHead: c.nHead,
@@ -304,9 +313,10 @@ export class GpuBackend implements Backend {
         scale: f.attnScale,
         softcap: f.attnSoftcap,
         window: layerWindow(c, l),
+        rotateOut: rot && this.fuse,
       }),
       this.kv.store(l, pos, nTok, s.kn, s.vn),
-      ...(rot ? [inPlace(rotate(s.att, c.nHead, c.headDimV), no)] : []),
+      ...(rot && !this.fuse ? [inPlace(rotate(s.att, c.nHead, c.headDimV), no)] : []),
       ...this.residualSteps(L.o, s.att, nTok, L.oBias, L.postAttnNorm),
       ...this.gluSteps(L, nTok),
       ...this.residualSteps(L.down, s.g, nTok, undefined, L.postFfnNorm),

@@ -7,7 +7,9 @@ import type { PreparedDispatch } from '../../gpu/dispatch.ts';
 import { poison, runOnce, type CheckResult } from '../../gpu/check-util.ts';
 import { normals, rng } from '../../util/random.ts';
 import { addBias as addBiasRef, geglu, rmsnorm as rmsnormRef, rope as ropeRef, ropeTable as ropeTableRef, scaleInPlace, softcap as softcapRef, swiglu } from '../cpu/math.ts';
+import { rotateHeads } from '../kv/hadamard.ts';
 import { runFusedChecks } from './fused-checks.ts';
+import { packHeadParams, prepareHeadPrep } from './head-prep.ts';
 import { addBias, geluMul, rmsnorm, rmsnormInPlace, rope, ropeTable, scale, siluMul, softcap } from './ops.ts';
 
 /** Tolerance per element: |got - want| <= tol * (1 + |want|) (f32 evaluation of f64 references). */
@@ -101,6 +103,67 @@ async function checkElementwise(rt: GpuRuntime, seed: number): Promise<CheckResu
   return out;
 }
 
+interface PrepCase {
+  name: string;
+  nHead: number;
+  nHeadKv: number;
+  headDimK: number;
+  headDimV: number;
+  ropeDim: number;
+  neox: boolean;
+  bias: boolean;
+  norm: boolean;
+  rotate: boolean;
+}
+
+/** shaders/head_prep.wgsl against the unfused CPU steps: bias, per-head RMSNorm, RoPE, Hadamard rotation. */
+async function checkHeadPrep(rt: GpuRuntime, seed: number, c: PrepCase): Promise<CheckResult[]> {
+  const next = rng(seed);
+  const rows = 3, pos0 = 5, nCtx = 16, eps = 1e-6;
+  const qD = c.nHead * c.headDimK, kD = c.nHeadKv * c.headDimK, vD = c.nHeadKv * c.headDimV;
+  const q = normals(rows * qD, next, 2), k = normals(rows * kD, next, 2), v = normals(rows * vD, next, 2);
+  const parts = {
+    qBias: c.bias ? normals(qD, next) : undefined,
+    kBias: c.bias ? normals(kD, next) : undefined,
+    vBias: c.bias ? normals(vD, next) : undefined,
+    qNorm: c.norm ? normals(c.headDimK, next) : undefined,
+    kNorm: c.norm ? normals(c.headDimK, next) : undefined,
+  };
+  const want = [q.slice(), k.slice(), v.slice()];
+  const refTable = ropeTableRef(pos0, rows, c.ropeDim, 10000, 1, undefined, 1);
+  for (const [i, [bias, norm, nHead, hd]] of ([[parts.qBias, parts.qNorm, c.nHead, c.headDimK], [parts.kBias, parts.kNorm, c.nHeadKv, c.headDimK], [parts.vBias, undefined, c.nHeadKv, c.headDimV]] as const).entries()) {
+    const x = want[i]!;
+    if (bias) addBiasRef(x, bias, rows, nHead * hd);
+    if (norm) rmsnormRef(x, x, norm, rows * nHead, hd, eps);
+    if (i < 2) ropeRef(x, rows, nHead, hd, refTable, c.neox);
+    if (c.rotate) rotateHeads(x, rows, nHead, hd);
+  }
+  const params = packHeadParams(rt, parts, 'check.head_params');
+  const table = rt.pool.upload(ropeTable(nCtx, c.ropeDim, 10000, 1), 'scratch', 'rope');
+  const bufs = [q, k, v].map((x, i) => rt.pool.upload(x, 'scratch', `prep${i}`));
+  try {
+    const args = { rows, nHead: c.nHead, nHeadKv: c.nHeadKv, headDimK: c.headDimK, headDimV: c.headDimV, ropeDim: c.ropeDim, neox: c.neox, pos0, eps, rotate: c.rotate };
+    await runOnce(rt, await prepareHeadPrep(rt, { q: bufs[0]!, k: bufs[1]!, v: bufs[2]!, table, params }, args));
+    const shape = `${rows} rows, heads ${c.nHead}/${c.nHeadKv} of ${c.headDimK}/${c.headDimV}, rope ${c.ropeDim}${c.neox ? ' neox' : ''}`;
+    const out: CheckResult[] = [];
+    for (const [i, side] of ['q', 'k', 'v'].entries()) {
+      const got = new Float32Array(await rt.read(bufs[i]!, want[i]!.length * 4));
+      out.push(compare('head_prep', `head_prep:main[WG=64] ${c.name} ${side}`, shape, seed, got, want[i]!));
+    }
+    return out;
+  } finally {
+    for (const b of [...bufs, table, ...(params.buffer ? [params.buffer] : [])]) rt.pool.release(b);
+  }
+}
+
+/** Llama (RoPE only), qwen2 (biases, NEOX), qwen3-like with every part and the KV rotation, and heads wider than the workgroup. */
+export const PREP_CASES: PrepCase[] = [
+  { name: 'rope', nHead: 4, nHeadKv: 2, headDimK: 16, headDimV: 16, ropeDim: 16, neox: false, bias: false, norm: false, rotate: false },
+  { name: 'bias+neox', nHead: 4, nHeadKv: 2, headDimK: 16, headDimV: 16, ropeDim: 16, neox: true, bias: true, norm: false, rotate: false },
+  { name: 'all+rotate', nHead: 4, nHeadKv: 2, headDimK: 16, headDimV: 8, ropeDim: 12, neox: true, bias: true, norm: true, rotate: true },
+  { name: 'wide heads', nHead: 2, nHeadKv: 1, headDimK: 256, headDimV: 128, ropeDim: 192, neox: false, bias: true, norm: true, rotate: true },
+];
+
 export async function runOpChecks(rt: GpuRuntime, seed: number): Promise<CheckResult[]> {
   const out: CheckResult[] = [];
   out.push(...(await checkNorms(rt, seed)));
@@ -111,6 +174,7 @@ export async function runOpChecks(rt: GpuRuntime, seed: number): Promise<CheckRe
     out.push(await checkRope(rt, s++, neox, 12, true));
   }
   out.push(...(await checkElementwise(rt, s++)));
+  for (const c of PREP_CASES) out.push(...(await checkHeadPrep(rt, s++, c)));
   // The fused decode kernels in the variant this device gets (all variants: test/engine-gpu/fused-kernels.test.ts).
   out.push(...(await runFusedChecks(rt, s++, false)));
   return out;

@@ -4,6 +4,7 @@
 import type { GgufFile, GgufTensorInfo } from '../../formats/gguf-types.ts';
 import type { RangeSource } from '../../formats/range-source.ts';
 import type { GpuRuntime } from '../../gpu/runtime.ts';
+import { packHeadParams, type HeadParams } from './head-prep.ts';
 import { GPU_BLOCK_TYPES, uploadQuantTensor, type QuantTensor } from '../../gpu/kernels/quant-tensor.ts';
 import { dequantize } from '../../quant/dequantize.ts';
 import type { LlamaConfig } from '../backend.ts';
@@ -25,6 +26,8 @@ export interface LayerWeights {
   vBias?: GPUBuffer;
   qNorm?: GPUBuffer;
   kNorm?: GPUBuffer;
+  /** The biases and q/k norms side by side for shaders/head_prep.wgsl (when fusing). */
+  headParams?: HeadParams;
   o: QuantTensor;
   oBias?: GPUBuffer;
   postAttnNorm?: GPUBuffer;
@@ -159,13 +162,24 @@ async function loadLayer(rt: GpuRuntime, file: GgufFile, src: RangeSource, cfg: 
     const qkv = await maybeConcat(rt, src, [n('attn_q'), n('attn_k'), n('attn_v')], o);
     attn = qkv ? { qkv } : { q: await mat('attn_q'), k: await mat('attn_k'), v: await mat('attn_v') };
   }
+  // The per-head parts: their own buffers for the unfused ops, and side by side for head_prep.
+  const optF = (on: boolean, s: string) => (on ? floats(src, n(s)) : Promise.resolve(undefined));
+  const heads = {
+    qBias: await optF(f.qkvBias, 'attn_q.bias'),
+    kBias: await optF(f.qkvBias, 'attn_k.bias'),
+    vBias: await optF(f.qkvBias, 'attn_v.bias'),
+    qNorm: await optF(f.qkNorm, 'attn_q_norm'),
+    kNorm: await optF(f.qkNorm, 'attn_k_norm'),
+  };
+  const up = (v: Float32Array | undefined, s: string) => (v ? rt.pool.upload(v, 'weights', n(s).name) : undefined);
   const L: LayerWeights = {
     attnNorm, attn,
-    qBias: await opt(f.qkvBias, 'attn_q.bias'),
-    kBias: await opt(f.qkvBias, 'attn_k.bias'),
-    vBias: await opt(f.qkvBias, 'attn_v.bias'),
-    qNorm: await opt(f.qkNorm, 'attn_q_norm'),
-    kNorm: await opt(f.qkNorm, 'attn_k_norm'),
+    qBias: up(heads.qBias, 'attn_q.bias'),
+    kBias: up(heads.kBias, 'attn_k.bias'),
+    vBias: up(heads.vBias, 'attn_v.bias'),
+    qNorm: up(heads.qNorm, 'attn_q_norm'),
+    kNorm: up(heads.kNorm, 'attn_k_norm'),
+    ...(o.fuse ? { headParams: packHeadParams(rt, heads, `blk.${i}.head_params`) } : {}),
     o: await mat('attn_output'),
     oBias: await opt(f.oBias, 'attn_output.bias'),
     postAttnNorm: await opt(f.postNorms, 'post_attention_norm'),
@@ -207,7 +221,7 @@ export function weightBuffers(w: ModelWeights): GPUBuffer[] {
   if (w.outputBias) out.push(w.outputBias);
   for (const L of w.layers.values()) {
     for (const m of layerMatrices(L)) for (const c of m.chunks) out.push(c.buffer);
-    for (const v of [L.attnNorm, L.qBias, L.kBias, L.vBias, L.qNorm, L.kNorm, L.oBias, L.postAttnNorm, L.ffnNorm, L.postFfnNorm]) if (v) out.push(v);
+    for (const v of [L.headParams?.buffer, L.attnNorm, L.qBias, L.kBias, L.vBias, L.qNorm, L.kNorm, L.oBias, L.postAttnNorm, L.ffnNorm, L.postFfnNorm]) if (v) out.push(v);
   }
   return out;
 }

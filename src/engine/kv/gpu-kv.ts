@@ -22,7 +22,7 @@ const ATTN: UniformLayout = [
   ['pos0', 'u32'], ['scale', 'f32'], ['q0', 'u32'], ['bits', 'u32'], ['ring_slots', 'u32'],
   ['k_dim', 'u32'], ['k_group', 'u32'], ['k_group_words', 'u32'], ['k_row_words', 'u32'], ['k_ring_off', 'u32'], ['k_ring_row_words', 'u32'],
   ['v_dim', 'u32'], ['v_group', 'u32'], ['v_group_words', 'u32'], ['v_row_words', 'u32'], ['v_ring_off', 'u32'], ['v_ring_row_words', 'u32'],
-  ['softcap', 'f32'], ['swa_window', 'u32'],
+  ['softcap', 'f32'], ['swa_window', 'u32'], ['rot_norm', 'f32'],
 ];
 
 const flags = (L: KvLayout) => (L.mode === 'f32' ? ['RING_F32'] : []);
@@ -31,8 +31,8 @@ export function kvStoreVariant(L: KvLayout, entry: 'quantize' | 'ring'): KernelV
   return { shader: 'kv_store', entry, overrides: { WG }, flags: flags(L), uniforms: STORE };
 }
 
-export function attentionVariant(L: KvLayout): KernelVariant {
-  return { shader: 'attention', overrides: { WG }, flags: flags(L), uniforms: ATTN };
+export function attentionVariant(L: KvLayout, rotateOut = false): KernelVariant {
+  return { shader: 'attention', overrides: { WG }, flags: [...flags(L), ...(rotateOut ? ['ROTATE_OUT'] : [])], uniforms: ATTN };
 }
 
 export interface StoreArgs {
@@ -89,12 +89,15 @@ export interface KvAttentionArgs {
   /** tanh soft-cap of the scores (0: none) and sliding window (0: none): src/engine/kv/cache.ts AttnOptions. */
   softcap?: number;
   window?: number;
+  /** Rotate each output head back (the rotating KV modes) inside the kernel instead of a kv_rotate dispatch after it. */
+  rotateOut?: boolean;
 }
 
 /** O = softmax(softcap(Q K^T · scale), causal, windowed) V, in one pass (no scores scratch). */
 export async function prepareKvAttention(rt: GpuRuntime, L: KvLayout, bufs: { q: GPUBuffer; kc: GPUBuffer; vc: GPUBuffer; kn: GPUBuffer; vn: GPUBuffer; o: GPUBuffer }, a: KvAttentionArgs): Promise<PreparedDispatch> {
   if (a.headDimV > 8 * WG) throw new RangeError(`value head dim ${a.headDimV} exceeds the attention kernel's ${8 * WG}`);
-  const pipeline = await rt.pipelines.get(attentionVariant(L));
+  if (a.rotateOut && !L.rotate) throw new RangeError('rotateOut needs a rotating KV layout');
+  const pipeline = await rt.pipelines.get(attentionVariant(L, a.rotateOut));
   const side = (p: 'k' | 'v', s: KvSide) => ({
     [`${p}_dim`]: s.dim, [`${p}_group`]: Math.max(1, s.group), [`${p}_group_words`]: s.groupWords, [`${p}_row_words`]: s.rowWords,
     [`${p}_ring_off`]: s.ringOff, [`${p}_ring_row_words`]: s.ringRowWords,
@@ -107,7 +110,7 @@ export async function prepareKvAttention(rt: GpuRuntime, L: KvLayout, bufs: { q:
       values: {
         n_tok: a.nTok, n_head: a.nHead, n_head_kv: a.nHeadKv, head_dim_k: a.headDimK, head_dim_v: a.headDimV,
         pos0: a.pos0, scale: a.scale, q0: a.q0, bits: L.quantized ? L.bits : 0, ring_slots: Math.max(1, L.ringSlots),
-        ...side('k', L.k), ...side('v', L.v), softcap: a.softcap ?? 0, swa_window: a.window ?? 0,
+        ...side('k', L.k), ...side('v', L.v), softcap: a.softcap ?? 0, swa_window: a.window ?? 0, rot_norm: 1 / Math.sqrt(a.headDimV),
       },
     },
     workgroups: a.nTok * a.nHead,

@@ -96,7 +96,7 @@ async function checkStore(rt: GpuRuntime, seed: number, opts: KvOptions, shape: 
   };
 }
 
-async function checkAttention(rt: GpuRuntime, seed: number, opts: KvOptions, nTok: number, ao: { softcap?: number; window?: number } = {}): Promise<CheckResult> {
+async function checkAttention(rt: GpuRuntime, seed: number, opts: KvOptions, nTok: number, ao: { softcap?: number; window?: number; rotateOut?: boolean } = {}): Promise<CheckResult> {
   const next = rng(seed);
   const sh = { nHead: 4, nHeadKv: 2, headDimK: 16, headDimV: 8 };
   const L = resolveKvLayout(opts, { nCtx: 48, ...sh });
@@ -113,7 +113,9 @@ async function checkAttention(rt: GpuRuntime, seed: number, opts: KvOptions, nTo
   const vNew = normals(nTok * L.v.dim, next);
   // Scores of ~N(0, 2·4) with scale 0.5: a soft-cap of 1.5 bends most of them.
   const scale = ao.softcap ? 0.5 : 1 / Math.sqrt(sh.headDimK);
-  const want = attentionRef(ref, q, kNew, vNew, nTok, pos, sh, { scale, ...ao });
+  const want = attentionRef(ref, q, kNew, vNew, nTok, pos, sh, { scale, softcap: ao.softcap, window: ao.window });
+  // ROTATE_OUT: the output heads rotated back inside the kernel, as kv_rotate would after it.
+  if (ao.rotateOut) rotateHeads(want, nTok, sh.nHead, sh.headDimV);
   const bufs = {
     q: rt.pool.upload(q, 'scratch', 'q'),
     kc: rt.pool.upload(ref.k, 'scratch', 'kc'),
@@ -133,7 +135,7 @@ async function checkAttention(rt: GpuRuntime, seed: number, opts: KvOptions, nTo
     for (let i = 0; i < want.length; i++) worst = Math.max(worst, Number.isFinite(got[i]!) ? Math.abs(got[i]! - want[i]!) / vmax : Infinity);
     return {
       kernel: 'attention',
-      variant: `${pipelineKey(attentionVariant(L))} ${L.mode} g${L.k.group}/${L.v.group} w${L.window}${ao.softcap ? ` softcap ${ao.softcap}` : ''}${ao.window ? ` swa ${ao.window}` : ''}`,
+      variant: `${pipelineKey(attentionVariant(L, ao.rotateOut))} ${L.mode} g${L.k.group}/${L.v.group} w${L.window}${ao.softcap ? ` softcap ${ao.softcap}` : ''}${ao.window ? ` swa ${ao.window}` : ''}`,
       shape: `${nTok} tok at pos ${pos} (q0 ${q0}), heads ${sh.nHead}/${sh.nHeadKv}, dims ${sh.headDimK}/${sh.headDimV}`,
       seed,
       ok: worst <= 3e-5,
@@ -188,6 +190,9 @@ export async function runKvChecks(rt: GpuRuntime, seed: number): Promise<CheckRe
   for (const c of [{ mode: 'f16' }, { mode: 'q8', group: 16, window: 6 }, { mode: 'q4', group: 8, window: 6 }, { mode: 'q3', group: 12, window: 6 }, { mode: 'q2', group: 16, window: 0 }] as KvOptions[]) {
     for (const nTok of [1, 5]) out.push(await checkAttention(rt, s++, c, nTok));
   }
+  // The rotating modes' output rotation inside the kernel (the fused decode path).
+  for (const nTok of [1, 5]) out.push(await checkAttention(rt, s++, { mode: 'q4', group: 8, window: 6 }, nTok, { rotateOut: true }));
+  out.push(await checkAttention(rt, s++, { mode: 'q2', group: 16, window: 0 }, 1, { rotateOut: true, window: 9 }));
   out.push(await checkAttention(rt, s++, { mode: 'f32' }, 3));
   // Family options: gemma2's soft-cap, a sliding window shorter than the context (reaching into
   // the quantized rows and the ring), both at once.
