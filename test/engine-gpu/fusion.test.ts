@@ -90,12 +90,13 @@ it('a demo-model decode token takes the dispatches the graph implies, fused and 
       const w = be.lastWork;
       const c = be.config;
       const L = c.nLayer;
-      // Per layer, both ways: attention (1); K and V appended to the cache (2: the ring stores; no
-      // position reaches the quantized part here). Unfused: RoPE on q and k (2), and when the KV
-      // mode rotates, the rotation of q, k, v and of the attention output (4). Fused: head_prep
-      // does RoPE and the q/k/v rotation in one (1); attention rotates its output itself.
+      // Per layer, both ways: attention (1). Unfused: RoPE on q and k (2); K and V appended to the
+      // cache (2 ring stores; no position reaches the quantized part here); when the KV mode
+      // rotates, the rotation of q, k, v and of the attention output (4). Fused: head_prep does
+      // RoPE and the q/k/v rotation in one (1); attention rotates its output itself; one ring
+      // store takes K and V (1).
       const rot = be.kvLayout.rotate;
-      const shared = 1 + 2 + (fuse ? 1 : 2 + (rot ? 4 : 0));
+      const shared = 1 + (fuse ? 1 + 1 : 2 + 2 + (rot ? 4 : 0));
       // Unfused: rmsnorm, q, k, v; o, add; rmsnorm, gate, up, silu_mul; down, add. Head: rmsnorm, output.
       // Fused: norm+q|k|v (one routed matvec); o+add; norm+gate|up+silu; down+add. Head: norm+output.
       const perLayer = fuse ? shared + 4 : shared + 12;

@@ -18,7 +18,7 @@ describe('KV cache kernels', () => {
     console.log(`kv kernel checks seed=${seed}`);
     const results = await runKernelChecks(rt, seed, ['kv']);
     for (const r of results) if (!r.ok) console.error('FAILED', r);
-    expect(results.length).toBe(25);
+    expect(results.length).toBe(27);
     expect(results.filter((r) => !r.ok)).toEqual([]);
   }, 120_000);
 });

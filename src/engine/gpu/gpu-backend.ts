@@ -315,7 +315,7 @@ export class GpuBackend implements Backend {
         window: layerWindow(c, l),
         rotateOut: rot && this.fuse,
       }),
-      this.kv.store(l, pos, nTok, s.kn, s.vn),
+      this.kv.store(l, pos, nTok, s.kn, s.vn, !this.fuse),
       ...(rot && !this.fuse ? [inPlace(rotate(s.att, c.nHead, c.headDimV), no)] : []),
       ...this.residualSteps(L.o, s.att, nTok, L.oBias, L.postAttnNorm),
       ...this.gluSteps(L, nTok),

@@ -32,17 +32,12 @@ export class GpuKvCache {
    * The dispatches that append a batch (rows kn, vn, already roped/rotated) to layer l, to be
    * encoded after the batch's attention. Advances the layer's quantized count.
    */
-  async store(l: number, pos0: number, nTok: number, kn: GPUBuffer, vn: GPUBuffer): Promise<PreparedDispatch[]> {
+  async store(l: number, pos0: number, nTok: number, kn: GPUBuffer, vn: GPUBuffer, separate = false): Promise<PreparedDispatch[]> {
     const L = this.layout;
     const q0 = this.q0(l, pos0);
     const q1 = L.quantized ? Math.max(q0, pos0 + nTok - L.window) : 0;
     this.quantized.set(l, q1);
-    const a = { pos0, nTok, q0, q1 };
-    const [ks, vs] = await Promise.all([
-      prepareKvStore(this.rt, L, L.k, this.k.get(l)!, kn, a),
-      prepareKvStore(this.rt, L, L.v, this.v.get(l)!, vn, a),
-    ]);
-    return [...ks, ...vs];
+    return prepareKvStore(this.rt, L, { kc: this.k.get(l)!, vc: this.v.get(l)!, kn, vn }, { pos0, nTok, q0, q1 }, separate);
   }
 
   /**

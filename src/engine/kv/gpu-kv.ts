@@ -13,6 +13,8 @@ const STORE: UniformLayout = [
   ['pos0', 'u32'], ['n_tok', 'u32'], ['q0', 'u32'], ['q1', 'u32'],
   ['dim', 'u32'], ['group', 'u32'], ['group_words', 'u32'], ['row_words', 'u32'],
   ['bits', 'u32'], ['inv_levels', 'f32'], ['ring_slots', 'u32'], ['ring_off', 'u32'], ['ring_row_words', 'u32'],
+  ['v_dim', 'u32'], ['v_group', 'u32'], ['v_group_words', 'u32'], ['v_row_words', 'u32'], ['v_ring_off', 'u32'], ['v_ring_row_words', 'u32'],
+  ['sides', 'u32'],
 ];
 
 const ROTATE: UniformLayout = [['rows', 'u32'], ['n_head', 'u32'], ['head_dim', 'u32'], ['offset', 'u32'], ['stride', 'u32'], ['norm', 'f32']];
@@ -43,22 +45,40 @@ export interface StoreArgs {
 }
 
 /** quantize (positions q0..q1-1) then ring (the rest of the batch) for one side; [] when empty. */
-export async function prepareKvStore(rt: GpuRuntime, L: KvLayout, s: KvSide, cache: GPUBuffer, fresh: GPUBuffer, a: StoreArgs): Promise<PreparedDispatch[]> {
+export interface KvStoreBuffers {
+  kc: GPUBuffer;
+  vc: GPUBuffer;
+  /** The batch's K and V rows (f32, already roped/rotated). */
+  kn: GPUBuffer;
+  vn: GPUBuffer;
+}
+
+/**
+ * Append a batch to both sides of a layer's cache: a quantize dispatch (positions leaving the
+ * window) and a ring dispatch, each over K and V together; `separate` keeps one dispatch per side
+ * (the unfused baseline the decode counters compare against).
+ */
+export async function prepareKvStore(rt: GpuRuntime, L: KvLayout, b: KvStoreBuffers, a: StoreArgs, separate = false): Promise<PreparedDispatch[]> {
+  const k = L.k, v = L.v;
   const values = {
-    pos0: a.pos0, n_tok: a.nTok, q0: a.q0, q1: a.q1, dim: s.dim, group: s.group, group_words: s.groupWords, row_words: s.rowWords,
+    pos0: a.pos0, n_tok: a.nTok, q0: a.q0, q1: a.q1, dim: k.dim, group: k.group, group_words: k.groupWords, row_words: k.rowWords,
     bits: L.quantized ? L.bits : 0, inv_levels: L.quantized ? Math.fround(1 / levels(L.bits)) : 0,
-    ring_slots: Math.max(1, L.ringSlots), ring_off: s.ringOff, ring_row_words: s.ringRowWords,
+    ring_slots: Math.max(1, L.ringSlots), ring_off: k.ringOff, ring_row_words: k.ringRowWords,
+    v_dim: v.dim, v_group: v.group, v_group_words: v.groupWords, v_row_words: v.rowWords, v_ring_off: v.ringOff, v_ring_row_words: v.ringRowWords,
   };
+  const units = (s: KvSide) => ({
+    quantize: (a.q1 - a.q0) * (s.group ? s.dim / s.group : 0),
+    ring: Math.max(0, a.pos0 + a.nTok - Math.max(a.q1, a.pos0)) * s.ringRowWords,
+  });
+  const [uk, uv] = [units(k), units(v)];
   const out: PreparedDispatch[] = [];
-  const nQuant = (a.q1 - a.q0) * (s.group ? s.dim / s.group : 0);
-  if (nQuant > 0) {
-    const pipeline = await rt.pipelines.get(kvStoreVariant(L, 'quantize'));
-    out.push(prepareDispatch(rt, { pipeline, bindings: [cache, fresh], uniforms: { layout: STORE, values }, workgroups: Math.ceil(nQuant / WG) }));
-  }
-  const nRing = Math.max(0, a.pos0 + a.nTok - Math.max(a.q1, a.pos0)) * s.ringRowWords;
-  if (nRing > 0) {
-    const pipeline = await rt.pipelines.get(kvStoreVariant(L, 'ring'));
-    out.push(prepareDispatch(rt, { pipeline, bindings: [cache, fresh], uniforms: { layout: STORE, values }, workgroups: Math.ceil(nRing / WG) }));
+  for (const entry of ['quantize', 'ring'] as const) {
+    const pipeline = await rt.pipelines.get(kvStoreVariant(L, entry));
+    const parts: [number, number][] = separate ? [[1, uk[entry]], [2, uv[entry]]] : [[3, uk[entry] + uv[entry]]];
+    for (const [sides, n] of parts) {
+      if (n <= 0) continue;
+      out.push(prepareDispatch(rt, { pipeline, bindings: [b.kc, b.kn, b.vc, b.vn], uniforms: { layout: STORE, values: { ...values, sides } }, workgroups: Math.ceil(n / WG) }));
+    }
   }
   return out;
 }

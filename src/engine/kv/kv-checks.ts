@@ -30,7 +30,7 @@ function storeTolerance(L: KvLayout, side: 'k' | 'v', ref: KvLayerRef, p: number
   return 1.001 * d + 2 ** -10 * (Math.abs(unpackHi(sw)) + levels(L.bits) * d) + 1e-7;
 }
 
-async function checkStore(rt: GpuRuntime, seed: number, opts: KvOptions, shape: KvShape, batches: [number, number][]): Promise<CheckResult> {
+async function checkStore(rt: GpuRuntime, seed: number, opts: KvOptions, shape: KvShape, batches: [number, number][], separate = false): Promise<CheckResult> {
   const next = rng(seed);
   const L = resolveKvLayout(opts, shape);
   const ref = new KvLayerRef(L);
@@ -55,7 +55,7 @@ async function checkStore(rt: GpuRuntime, seed: number, opts: KvOptions, shape: 
       const q0 = Math.min(quantized, pos0);
       const q1 = L.quantized ? Math.max(q0, pos0 + nTok - L.window) : 0;
       const a = { pos0, nTok, q0, q1 };
-      await runAll(rt, [...(await prepareKvStore(rt, L, L.k, kc, kn, a)), ...(await prepareKvStore(rt, L, L.v, vc, vn, a))]);
+      await runAll(rt, await prepareKvStore(rt, L, { kc, vc, kn, vn }, a, separate));
       ref.store(pos0, nTok, k, v);
       quantized = q1;
       end = pos0 + nTok;
@@ -83,7 +83,7 @@ async function checkStore(rt: GpuRuntime, seed: number, opts: KvOptions, shape: 
   } finally {
     for (const b of [kc, vc, kn, vn]) rt.pool.release(b);
   }
-  const variant = `${pipelineKey(kvStoreVariant(L, 'quantize'))}+ring`;
+  const variant = `${pipelineKey(kvStoreVariant(L, 'quantize'))}+ring${separate ? ' (K, V separately)' : ''}`;
   return {
     kernel: 'kv_store',
     variant: `${variant} ${L.mode} g${L.k.group}/${L.v.group} w${L.window}`,
@@ -187,6 +187,8 @@ export async function runKvChecks(rt: GpuRuntime, seed: number): Promise<CheckRe
   // Batches: prefill, decodes, a larger batch, then a rewrite from position 20 (forgets what follows).
   const batches: [number, number][] = [[0, 6], [6, 1], [7, 1], [8, 11], [19, 2], [21, 1], [22, 9], [31, 1], [20, 4], [24, 1]];
   for (const c of KV_CHECK_CASES) out.push(await checkStore(rt, s++, c, KV_CHECK_SHAPE, batches));
+  // The unfused baseline's one-side-per-dispatch stores.
+  for (const c of [KV_CHECK_CASES[1]!, KV_CHECK_CASES[4]!]) out.push(await checkStore(rt, s++, c, KV_CHECK_SHAPE, batches, true));
   for (const c of [{ mode: 'f16' }, { mode: 'q8', group: 16, window: 6 }, { mode: 'q4', group: 8, window: 6 }, { mode: 'q3', group: 12, window: 6 }, { mode: 'q2', group: 16, window: 0 }] as KvOptions[]) {
     for (const nTok of [1, 5]) out.push(await checkAttention(rt, s++, c, nTok));
   }
