@@ -23,3 +23,5 @@ fn dequant_part_h(blk: u32, p: u32) -> array<vec4<f16>, NG> {
   return array<vec4<f16>, NG>(vec4<f16>(a, b));
 }
 //#endif
+
+//#include part_dot_generic

@@ -12,3 +12,5 @@ fn dequant_part(blk: u32, p: u32) -> array<f32, NPP> {
 fn part_col(p: u32, k: u32) -> u32 {
   return k;
 }
+
+//#include part_dot_generic

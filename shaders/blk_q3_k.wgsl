@@ -38,6 +38,39 @@ fn part_col(p: u32, k: u32) -> u32 {
   return (p / 8u) * 128u + (k / 4u) * 32u + (p % 8u) * 4u + (k % 4u);
 }
 
+// The matvec's f32 dot (part_acc) over its own parts: part p = (n, j, h) = (p / 8, p / 2 % 4,
+// p % 2) is the 16 columns n*128 + j*32 + h*16 + 0..15, which share one six-bit scale; their low
+// bits are plane j of the 4 words qs[n*32 + h*16 ..], their high bits bit 4n + j of the 4 words
+// hmask[h*16 ..]. Each pair of words gives 4 codes at once, the bytes of
+// ((q >> 2j) & 0x03030303) | (((hm >> (4n + j)) & 0x01010101) << 2), widened by one
+// unpack4x8unorm (code/255; the 255 goes into the scale); the weight is dl * (code - 4), so
+//   sum w*x = dl * (255 * sum dot(c/255, x) - 4 * sum x)    (one scale per part, applied once).
+// Counted from the source, per 16 weights: 8 words through ld_u32 (110-byte blocks: fields may
+// start mid-word, ~6 ops each), 16 activation loads; per word pair 5 bit ops, 1 unpack, a 4-term
+// dot, a 4-add sum (~13) and ~8 address ops for its activations; d and the six-bit scale ~15;
+// ~135 ALU ops, ~8.5 per weight, against ~14 per weight decoding each weight first (dequant_part).
+fn part_dot(acc: f32, blk: u32, p: u32, xb: u32) -> f32 {
+  let n = p / 8u;
+  let j = (p / 2u) % 4u;
+  let h = p % 2u;
+  let qo = blk + 32u + n * 32u + h * 16u;
+  let ho = blk + h * 16u;
+  let d = ld_f16(blk + 108u);
+  let dl = d * q3_scale(blk, n * 8u + j * 2u + h);
+  let col = xb + n * 128u + j * 32u + h * 16u;
+  var dsum = 0.0;
+  var xsum = 0.0;
+  for (var w = 0u; w < 4u; w++) {
+    let codes = ((ld_u32(qo + 4u * w) >> (2u * j)) & 0x03030303u) | (((ld_u32(ho + 4u * w) >> (n * 4u + j)) & 0x01010101u) << 2u);
+    let c = unpack4x8unorm(codes);
+    let i = col + 4u * w;
+    let x = xv4(i);
+    dsum += dot(c, x);
+    xsum += (x.x + x.y) + (x.z + x.w);
+  }
+  return acc + dl * (255.0 * dsum - 4.0 * xsum);
+}
+
 //#if SHADER_F16
 // The same part as 4 groups of 4 f16 weights (group j = plane j). Each byte gets low bits + 4 * high
 // bit = q + 4, so the offset is 1024 + 4; d * scale is exact in f32 and rounded once to f16.

@@ -43,6 +43,39 @@ fn dequant_part(blk: u32, p: u32) -> array<f32, NPP> {
   return out;
 }
 
+// The matvec's f32 dot (part_acc) for one part, four codes at a time: each aligned qs word gives
+// 4 low nibbles (scale/min 2j) and 4 high nibbles (2j + 1), widened by one unpack4x8unorm each
+// (code/255; the 255 goes into the scales), and sum (d*sc*q - dmin*m)*x is applied per half as
+// 255*d*sc*sum dot(c/255, x) - dmin*m*sum x (144-byte blocks keep every field 4-aligned).
+// Counted from the source, per 32 weights: 5 word loads (4 qs, d|dmin) and the 2 six-bit
+// (scale, min) pairs (~25 ops), 32 activation loads; per qs word 3 bit ops, 2 unpacks, two 4-term
+// dots and two 4-add sums (~21) and ~16 address ops for its activations; ~180 ALU ops, ~5.6 per
+// weight (~8 decoding each weight first through dequant_part).
+fn part_dot(acc: f32, blk: u32, p: u32, xb: u32) -> f32 {
+  let j = p / 2u;
+  let l0 = (p % 2u) * 16u;
+  let dm = unpack2x16float(W[blk >> 2u]);
+  let a = q4k_scale_min(blk, 2u * j);
+  let b = q4k_scale_min(blk, 2u * j + 1u);
+  let qo = (blk + 16u + 32u * j + l0) >> 2u;
+  let col = xb + 64u * j + l0;
+  var dlo = 0.0;
+  var dhi = 0.0;
+  var slo = 0.0;
+  var shi = 0.0;
+  for (var w = 0u; w < 4u; w++) {
+    let q = W[qo + w];
+    let i = col + 4u * w;
+    let xl = xv4(i);
+    let xh = xv4(i + 32u);
+    dlo += dot(unpack4x8unorm(q & 0x0f0f0f0fu), xl);
+    dhi += dot(unpack4x8unorm((q >> 4u) & 0x0f0f0f0fu), xh);
+    slo += (xl.x + xl.y) + (xl.z + xl.w);
+    shi += (xh.x + xh.y) + (xh.z + xh.w);
+  }
+  return acc + 255.0 * dm.x * (a.x * dlo + b.x * dhi) - dm.y * (a.y * slo + b.y * shi);
+}
+
 fn part_col(p: u32, k: u32) -> u32 {
   return (p / 2u) * 64u + (k / 16u) * 32u + (p % 2u) * 16u + (k % 16u);
 }
@@ -70,3 +103,4 @@ fn dequant_part_h(blk: u32, p: u32) -> array<vec4<f16>, NG> {
   return out;
 }
 //#endif
+

@@ -33,3 +33,5 @@ fn dequant_part_h(blk: u32, p: u32) -> array<vec4<f16>, NG> {
   return out;
 }
 //#endif
+
+//#include part_dot_generic

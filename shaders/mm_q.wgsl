@@ -96,15 +96,26 @@ fn row_norm(lid: u32) {
 // NORM with cols <= XS: the normalized row staged once per workgroup in workgroup memory (8 KiB),
 // so the dot products read one value per weight as the unfused matvec does, not G, X and two
 // multiplies (which made the fold slower than the rmsnorm dispatch it saves on CPU adapters).
+// Held as vec4s (rows are multiples of 4 wide) so xv4 reads four activations in one load.
 const XS: u32 = 2048u;
-var<workgroup> xs: array<f32, XS>;
+var<workgroup> xs: array<vec4<f32>, XS / 4u>;
 fn norm_prologue(lid: u32) {
   row_norm(lid);
-  for (var c = lid; c < params.cols; c += WG) { xs[c] = G[c] * (X[params.x_offset + c] * inv_rms); }
+  for (var c = lid; c < params.cols / 4u; c += WG) {
+    let i = params.x_offset + 4u * c;
+    let x = vec4<f32>(X[i], X[i + 1u], X[i + 2u], X[i + 3u]);
+    let g = vec4<f32>(G[4u * c], G[4u * c + 1u], G[4u * c + 2u], G[4u * c + 3u]);
+    xs[c] = g * (x * inv_rms);
+  }
   workgroupBarrier();
 }
 fn xv(i: u32) -> f32 {
-  return xs[i - params.x_offset];
+  let r = i - params.x_offset;
+  return xs[r >> 2u][r & 3u];
+}
+// xv(i .. i + 3), i - x_offset a multiple of 4.
+fn xv4(i: u32) -> vec4<f32> {
+  return xs[(i - params.x_offset) >> 2u];
 }
 //#endif
 //#if NORM_WIDE
@@ -115,10 +126,16 @@ fn norm_prologue(lid: u32) {
 fn xv(i: u32) -> f32 {
   return G[i - params.x_offset] * (X[i] * inv_rms);
 }
+fn xv4(i: u32) -> vec4<f32> {
+  return vec4<f32>(xv(i), xv(i + 1u), xv(i + 2u), xv(i + 3u));
+}
 //#endif
 //#if !NORM
 fn xv(i: u32) -> f32 {
   return X[i];
+}
+fn xv4(i: u32) -> vec4<f32> {
+  return vec4<f32>(X[i], X[i + 1u], X[i + 2u], X[i + 3u]);
 }
 //#endif
 
@@ -137,13 +154,10 @@ fn part_acc(acc: f32, blk: u32, p: u32, xb: u32) -> f32 {
   return a;
 }
 //#else
+// f32: the block file's part_dot (Q2_K, Q3_K, Q4_K: codes four at a time against their 4 activations;
+// the others: part_dot_generic.wgsl).
 fn part_acc(acc: f32, blk: u32, p: u32, xb: u32) -> f32 {
-  var a = acc;
-  let w = dequant_part(blk, p);
-  for (var k = 0u; k < NPP; k++) {
-    a += w[k] * xv(xb + part_col(p, k));
-  }
-  return a;
+  return part_dot(acc, blk, p, xb);
 }
 //#endif
 

@@ -64,7 +64,10 @@ describe('WebGPU backend slices', () => {
     const V = be.config.nVocab;
     for (let i = 0; i < tokens.length; i++) {
       const one = await be.forward([tokens[i]], i);
-      expect(maxDiff(one, all.subarray(i * V, (i + 1) * V))).toBeLessThan(1e-5);
+      // Decode's matvec and prefill's matmul sum a row in different orders (the f32 matvec applies
+      // a part's scale once to its dot product, mm_q.wgsl part_dot; the matmul scales each weight):
+      // equal to f32 rounding, not bit for bit.
+      expect(maxDiff(one, all.subarray(i * V, (i + 1) * V))).toBeLessThan(5e-5);
     }
     be.dispose();
   });
