@@ -140,9 +140,10 @@ fn xv4(i: u32) -> vec4<f32> {
 //#endif
 
 //#if SHADER_F16
-// Activations X[i .. i+4) rounded to f16 (group columns are consecutive in every block layout).
+// Activations X[i .. i+4) rounded to f16 (group columns are 4 consecutive ones from a multiple of 4
+// in every block layout, so xv4 serves them: one load from the fused norm's staged row).
 fn x4h(i: u32) -> vec4<f16> {
-  return vec4<f16>(vec4<f32>(xv(i), xv(i + 1u), xv(i + 2u), xv(i + 3u)));
+  return vec4<f16>(xv4(i));
 }
 // acc plus one part's dot product (blk: the block's byte offset, xb: its first activation).
 fn part_acc(acc: f32, blk: u32, p: u32, xb: u32) -> f32 {
