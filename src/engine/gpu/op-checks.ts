@@ -9,7 +9,7 @@ import { normals, rng } from '../../util/random.ts';
 import { addBias as addBiasRef, geglu, rmsnorm as rmsnormRef, rope as ropeRef, ropeTable as ropeTableRef, scaleInPlace, softcap as softcapRef, swiglu } from '../cpu/math.ts';
 import { rotateHeads } from '../kv/hadamard.ts';
 import { runFusedChecks } from './fused-checks.ts';
-import { packHeadParams, prepareHeadPrep } from './head-prep.ts';
+import { packHeadParams, prepareHeadPrep, type HeadPrepArgs } from './head-prep.ts';
 import { addBias, geluMul, rmsnorm, rmsnormInPlace, rope, ropeTable, scale, siluMul, softcap } from './ops.ts';
 
 /** Tolerance per element: |got - want| <= tol * (1 + |want|) (f32 evaluation of f64 references). */
@@ -103,18 +103,8 @@ async function checkElementwise(rt: GpuRuntime, seed: number): Promise<CheckResu
   return out;
 }
 
-interface PrepCase {
-  name: string;
-  nHead: number;
-  nHeadKv: number;
-  headDimK: number;
-  headDimV: number;
-  ropeDim: number;
-  neox: boolean;
-  bias: boolean;
-  norm: boolean;
-  rotate: boolean;
-}
+/** A head_prep check: the kernel's shape arguments, plus which per-head parts the layer has. */
+type PrepCase = Omit<HeadPrepArgs, 'rows' | 'pos0' | 'eps'> & { name: string; bias: boolean; norm: boolean };
 
 /** shaders/head_prep.wgsl against the unfused CPU steps: bias, per-head RMSNorm, RoPE, Hadamard rotation. */
 async function checkHeadPrep(rt: GpuRuntime, seed: number, c: PrepCase): Promise<CheckResult[]> {
