@@ -29,7 +29,7 @@ struct Side {
 }
 
 fn side_k() -> Side {
-  return Side(false, params.dim, params.group, params.group_words, params.row_words, params.ring_off, params.ring_row_words);
+  return Side(false, params.k_dim, params.k_group, params.k_group_words, params.k_row_words, params.k_ring_off, params.k_ring_row_words);
 }
 
 fn side_v() -> Side {

@@ -26,7 +26,7 @@ export interface LayerWeights {
   vBias?: GPUBuffer;
   qNorm?: GPUBuffer;
   kNorm?: GPUBuffer;
-  /** The biases and q/k norms side by side for shaders/head_prep.wgsl (when fusing). */
+  /** The biases and q/k norms side by side for shaders/head_prep.wgsl (when fusing, instead of the five above). */
   headParams?: HeadParams;
   o: QuantTensor;
   oBias?: GPUBuffer;
@@ -162,7 +162,7 @@ async function loadLayer(rt: GpuRuntime, file: GgufFile, src: RangeSource, cfg: 
     const qkv = await maybeConcat(rt, src, [n('attn_q'), n('attn_k'), n('attn_v')], o);
     attn = qkv ? { qkv } : { q: await mat('attn_q'), k: await mat('attn_k'), v: await mat('attn_v') };
   }
-  // The per-head parts: their own buffers for the unfused ops, and side by side for head_prep.
+  // The per-head parts: side by side for head_prep when fusing, else their own buffers for the unfused ops.
   const optF = (on: boolean, s: string) => (on ? floats(src, n(s)) : Promise.resolve(undefined));
   const heads = {
     qBias: await optF(f.qkvBias, 'attn_q.bias'),
@@ -174,12 +174,15 @@ async function loadLayer(rt: GpuRuntime, file: GgufFile, src: RangeSource, cfg: 
   const up = (v: Float32Array | undefined, s: string) => (v ? rt.pool.upload(v, 'weights', n(s).name) : undefined);
   const L: LayerWeights = {
     attnNorm, attn,
-    qBias: up(heads.qBias, 'attn_q.bias'),
-    kBias: up(heads.kBias, 'attn_k.bias'),
-    vBias: up(heads.vBias, 'attn_v.bias'),
-    qNorm: up(heads.qNorm, 'attn_q_norm'),
-    kNorm: up(heads.kNorm, 'attn_k_norm'),
-    ...(o.fuse ? { headParams: packHeadParams(rt, heads, `blk.${i}.head_params`) } : {}),
+    ...(o.fuse
+      ? { headParams: packHeadParams(rt, heads, `blk.${i}.head_params`) }
+      : {
+          qBias: up(heads.qBias, 'attn_q.bias'),
+          kBias: up(heads.kBias, 'attn_k.bias'),
+          vBias: up(heads.vBias, 'attn_v.bias'),
+          qNorm: up(heads.qNorm, 'attn_q_norm'),
+          kNorm: up(heads.kNorm, 'attn_k_norm'),
+        }),
     o: await mat('attn_output'),
     oBias: await opt(f.oBias, 'attn_output.bias'),
     postAttnNorm: await opt(f.postNorms, 'post_attention_norm'),

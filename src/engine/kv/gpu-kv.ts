@@ -11,10 +11,9 @@ const WG = 64;
 
 const STORE: UniformLayout = [
   ['pos0', 'u32'], ['n_tok', 'u32'], ['q0', 'u32'], ['q1', 'u32'],
-  ['dim', 'u32'], ['group', 'u32'], ['group_words', 'u32'], ['row_words', 'u32'],
-  ['bits', 'u32'], ['inv_levels', 'f32'], ['ring_slots', 'u32'], ['ring_off', 'u32'], ['ring_row_words', 'u32'],
+  ['bits', 'u32'], ['inv_levels', 'f32'], ['ring_slots', 'u32'], ['sides', 'u32'],
+  ['k_dim', 'u32'], ['k_group', 'u32'], ['k_group_words', 'u32'], ['k_row_words', 'u32'], ['k_ring_off', 'u32'], ['k_ring_row_words', 'u32'],
   ['v_dim', 'u32'], ['v_group', 'u32'], ['v_group_words', 'u32'], ['v_row_words', 'u32'], ['v_ring_off', 'u32'], ['v_ring_row_words', 'u32'],
-  ['sides', 'u32'],
 ];
 
 const ROTATE: UniformLayout = [['rows', 'u32'], ['n_head', 'u32'], ['head_dim', 'u32'], ['offset', 'u32'], ['stride', 'u32'], ['norm', 'f32']];
@@ -28,6 +27,14 @@ const ATTN: UniformLayout = [
 ];
 
 const flags = (L: KvLayout) => (L.mode === 'f32' ? ['RING_F32'] : []);
+
+/** One side's geometry as the store and attention uniforms name it (k_* or v_*). */
+function sideFields(p: 'k' | 'v', s: KvSide): Record<string, number> {
+  return {
+    [`${p}_dim`]: s.dim, [`${p}_group`]: Math.max(1, s.group), [`${p}_group_words`]: s.groupWords, [`${p}_row_words`]: s.rowWords,
+    [`${p}_ring_off`]: s.ringOff, [`${p}_ring_row_words`]: s.ringRowWords,
+  };
+}
 
 export function kvStoreVariant(L: KvLayout, entry: 'quantize' | 'ring'): KernelVariant {
   return { shader: 'kv_store', entry, overrides: { WG }, flags: flags(L), uniforms: STORE };
@@ -44,7 +51,6 @@ export interface StoreArgs {
   q1: number;
 }
 
-/** quantize (positions q0..q1-1) then ring (the rest of the batch) for one side; [] when empty. */
 export interface KvStoreBuffers {
   kc: GPUBuffer;
   vc: GPUBuffer;
@@ -59,24 +65,22 @@ export interface KvStoreBuffers {
  * (the unfused baseline the decode counters compare against).
  */
 export async function prepareKvStore(rt: GpuRuntime, L: KvLayout, b: KvStoreBuffers, a: StoreArgs, separate = false): Promise<PreparedDispatch[]> {
-  const k = L.k, v = L.v;
   const values = {
-    pos0: a.pos0, n_tok: a.nTok, q0: a.q0, q1: a.q1, dim: k.dim, group: k.group, group_words: k.groupWords, row_words: k.rowWords,
-    bits: L.quantized ? L.bits : 0, inv_levels: L.quantized ? Math.fround(1 / levels(L.bits)) : 0,
-    ring_slots: Math.max(1, L.ringSlots), ring_off: k.ringOff, ring_row_words: k.ringRowWords,
-    v_dim: v.dim, v_group: v.group, v_group_words: v.groupWords, v_row_words: v.rowWords, v_ring_off: v.ringOff, v_ring_row_words: v.ringRowWords,
+    pos0: a.pos0, n_tok: a.nTok, q0: a.q0, q1: a.q1, bits: L.quantized ? L.bits : 0, inv_levels: L.quantized ? Math.fround(1 / levels(L.bits)) : 0,
+    ring_slots: Math.max(1, L.ringSlots), ...sideFields('k', L.k), ...sideFields('v', L.v),
   };
+  // quantize (positions q0..q1-1) then ring (the rest of the batch); none when empty.
   const units = (s: KvSide) => ({
     quantize: (a.q1 - a.q0) * (s.group ? s.dim / s.group : 0),
     ring: Math.max(0, a.pos0 + a.nTok - Math.max(a.q1, a.pos0)) * s.ringRowWords,
   });
-  const [uk, uv] = [units(k), units(v)];
+  const [uk, uv] = [units(L.k), units(L.v)];
   const out: PreparedDispatch[] = [];
   for (const entry of ['quantize', 'ring'] as const) {
+    const parts: [number, number][] = (separate ? [[1, uk[entry]], [2, uv[entry]]] : [[3, uk[entry] + uv[entry]]]).filter(([, n]) => n > 0) as [number, number][];
+    if (!parts.length) continue;
     const pipeline = await rt.pipelines.get(kvStoreVariant(L, entry));
-    const parts: [number, number][] = separate ? [[1, uk[entry]], [2, uv[entry]]] : [[3, uk[entry] + uv[entry]]];
     for (const [sides, n] of parts) {
-      if (n <= 0) continue;
       out.push(prepareDispatch(rt, { pipeline, bindings: [b.kc, b.kn, b.vc, b.vn], uniforms: { layout: STORE, values: { ...values, sides } }, workgroups: Math.ceil(n / WG) }));
     }
   }
@@ -118,10 +122,6 @@ export async function prepareKvAttention(rt: GpuRuntime, L: KvLayout, bufs: { q:
   if (a.headDimV > 8 * WG) throw new RangeError(`value head dim ${a.headDimV} exceeds the attention kernel's ${8 * WG}`);
   if (a.rotateOut && !L.rotate) throw new RangeError('rotateOut needs a rotating KV layout');
   const pipeline = await rt.pipelines.get(attentionVariant(L, a.rotateOut));
-  const side = (p: 'k' | 'v', s: KvSide) => ({
-    [`${p}_dim`]: s.dim, [`${p}_group`]: Math.max(1, s.group), [`${p}_group_words`]: s.groupWords, [`${p}_row_words`]: s.rowWords,
-    [`${p}_ring_off`]: s.ringOff, [`${p}_ring_row_words`]: s.ringRowWords,
-  });
   return prepareDispatch(rt, {
     pipeline,
     bindings: [bufs.q, bufs.kc, bufs.vc, bufs.kn, bufs.vn, undefined, bufs.o],
@@ -130,7 +130,7 @@ export async function prepareKvAttention(rt: GpuRuntime, L: KvLayout, bufs: { q:
       values: {
         n_tok: a.nTok, n_head: a.nHead, n_head_kv: a.nHeadKv, head_dim_k: a.headDimK, head_dim_v: a.headDimV,
         pos0: a.pos0, scale: a.scale, q0: a.q0, bits: L.quantized ? L.bits : 0, ring_slots: Math.max(1, L.ringSlots),
-        ...side('k', L.k), ...side('v', L.v), softcap: a.softcap ?? 0, swa_window: a.window ?? 0, rot_norm: 1 / Math.sqrt(a.headDimV),
+        ...sideFields('k', L.k), ...sideFields('v', L.v), softcap: a.softcap ?? 0, swa_window: a.window ?? 0, rot_norm: 1 / Math.sqrt(a.headDimV),
       },
     },
     workgroups: a.nTok * a.nHead,
