@@ -4,9 +4,10 @@
 // the JS heap's peak while a model streams from a file into GPU buffers.
 //   npm run bench -- engine [--quick] [--shape tinyllama|llama3.2-1b|qwen2.5-0.5b|qwen3-0.6b|gemma2-2b|gemma3-1b|phi3.5-mini]
 //                           [--layers N] [--vocab N] [--types q2_k,q4_k] [--no-fuse] [--no-fixtures]
-// The synthetic shapes run on WebGPU with the decode fusions on and off side by side (dispatches,
-// activation and weight bytes per decode token, decode tok/s and its fused/unfused ratio);
-// --no-fuse runs the unfused graph only.
+// The synthetic shapes run on WebGPU in three decode graphs side by side: fused with RMSNorm folded
+// into the matvecs, fused with RMSNorm as its own dispatch, unfused (dispatches, activation and
+// weight bytes per decode token, decode tok/s and each one's ratio over unfused); the adapter's
+// default graph (GpuBackendOptions.fuseNorm) runs first. --no-fuse runs the unfused graph only.
 // Family shapes (src/engine/synthetic: that family's tensors and metadata) also run on the CPU backend.
 import { rmSync, writeFileSync } from 'node:fs';
 import { readGgufHeader } from '../src/formats/gguf-reader.ts';
@@ -17,6 +18,7 @@ import { prepareCopy } from '../src/gpu/kernels/copy.ts';
 import { timePass } from '../src/gpu/timing.ts';
 import { createGpuBackend } from '../src/engine/gpu/index.ts';
 import type { GpuWork } from '../src/engine/gpu/gpu-backend.ts';
+import { cpuAdapter } from '../src/gpu/kernels/matmul-q.ts';
 import { createCpuBackend } from '../src/engine/cpu/index.ts';
 import type { Backend } from '../src/engine/backend.ts';
 import { ggmlTypeByName } from '../src/quant/ggml-types.ts';
@@ -24,6 +26,13 @@ import { SHAPES, bytesPerToken, syntheticGguf } from './_synthetic.ts';
 import { REAL_SHAPES, familyShape, syntheticFamilyGguf, type RealShapeName } from '../src/engine/synthetic/families.ts';
 
 const MiB = 2 ** 20;
+
+/** One decode graph (GpuBackendOptions.fuse / fuseNorm). */
+interface Graph {
+  name: string;
+  fuse: boolean;
+  fuseNorm: boolean;
+}
 
 /**
  * Prefill then decode tok/s. `warm`: one untimed decode token first, so the decode pipelines'
@@ -112,7 +121,16 @@ export async function run(args: string[]) {
 
   // 2. Synthetic real shapes (fewer layers on a CPU-emulated adapter; say so in the result).
   const shapeName = arg(args, '--shape') ?? 'llama3.2-1b';
-  const fuseModes = args.includes('--no-fuse') ? [false] : [true, false];
+  // The backend's default graph first (fused; the norm fold by adapter), then the other norm
+  // choice, then unfused: all three side by side in one run.
+  const defaultNorm = !cpuAdapter(rt);
+  const graphs: Graph[] = args.includes('--no-fuse')
+    ? [{ name: 'unfused', fuse: false, fuseNorm: false }]
+    : [
+        { name: defaultNorm ? 'fused' : 'fused, norm apart', fuse: true, fuseNorm: defaultNorm },
+        { name: defaultNorm ? 'fused, norm apart' : 'fused', fuse: true, fuseNorm: !defaultNorm },
+        { name: 'unfused', fuse: false, fuseNorm: false },
+      ];
   const real = (REAL_SHAPES as Record<string, (typeof REAL_SHAPES)[RealShapeName] | undefined>)[shapeName];
   const base = real ? familyShape(real.family, { shape: shapeName as RealShapeName }) : SHAPES[shapeName];
   if (!base) throw new Error(`unknown --shape ${shapeName} (${[...Object.keys(SHAPES), ...Object.keys(REAL_SHAPES)].join(', ')})`);
@@ -129,27 +147,26 @@ export async function run(args: string[]) {
     const src = await fileRangeSource(path);
     const file = await readGgufHeader(src);
     const largest = Math.max(...file.tensors.map((t) => t.byteSize));
-    const { value: be, heapUsed, arrayBuffers } = await peakDuring(() => createGpuBackend(file, src, { runtime: rt, nCtx: 256, fuse: fuseModes[0] }));
+    const { value: be, heapUsed, arrayBuffers } = await peakDuring(() => createGpuBackend(file, src, { runtime: rt, nCtx: 256, fuse: graphs[0]!.fuse, fuseNorm: graphs[0]!.fuseNorm }));
     const perToken = bytesPerToken(file);
     const limit = copy / perToken;
     // The first mode on the backend just loaded (its load is what peakDuring measured), the other on its own.
-    const modes: { fuse: boolean; s: { prefillTps: number; decodeTps: number }; work: GpuWork }[] = [];
-    for (const fuse of fuseModes) {
-      const b = modes.length === 0 ? be : await createGpuBackend(file, src, { runtime: rt, nCtx: 256, fuse });
+    const modes: { g: Graph; s: { prefillTps: number; decodeTps: number }; work: GpuWork }[] = [];
+    for (const g of graphs) {
+      const b = modes.length === 0 ? be : await createGpuBackend(file, src, { runtime: rt, nCtx: 256, fuse: g.fuse, fuseNorm: g.fuseNorm });
       const sp = await speed(b, 16, quick ? 4 : 8, true);
-      modes.push({ fuse, s: sp, work: b.lastWork });
+      modes.push({ g, s: sp, work: b.lastWork });
       b.dispose();
     }
     const main = modes[0]!;
-    const unfused = modes.find((m) => !m.fuse);
-    const fusedRun = modes.find((m) => m.fuse);
+    const unfused = modes.find((m) => !m.g.fuse);
     const s = main.s;
     const work = main.work;
     const row = {
       model: `${shapeName} (${layers} layers, vocab ${vocab})`,
       type: tname,
       backend: 'webgpu',
-      fuse: main.fuse,
+      graph: main.g,
       fileBytes: src.size,
       weightBytesPerToken: perToken,
       ...s,
@@ -157,14 +174,15 @@ export async function run(args: string[]) {
       fractionOfLimit: s.decodeTps / limit,
       // One decode token's work from the backend's bookkeeping; weight bytes read vs the file's floor.
       decodeWork: { ...work, weightBytesOverFloor: work.weightBytes / perToken },
-      // Fusions on and off in this run (decode tok/s ratio fused / unfused; same adapter, same file).
-      fusion: fusedRun && unfused ? {
-        dispatches: [fusedRun.work.dispatches, unfused.work.dispatches],
-        activationBytes: [fusedRun.work.activationBytes, unfused.work.activationBytes],
-        bytesPerToken: [bytes(fusedRun.work), bytes(unfused.work)],
-        decodeTps: [fusedRun.s.decodeTps, unfused.s.decodeTps],
-        decodeRatio: fusedRun.s.decodeTps / unfused.s.decodeTps,
-        prefillRatio: fusedRun.s.prefillTps / unfused.s.prefillTps,
+      // The graphs of this run side by side (same adapter, same file); ratios are each over unfused.
+      fusion: unfused && modes.length > 1 ? {
+        graphs: modes.map((m) => m.g.name),
+        dispatches: modes.map((m) => m.work.dispatches),
+        activationBytes: modes.map((m) => m.work.activationBytes),
+        bytesPerToken: modes.map((m) => bytes(m.work)),
+        decodeTps: modes.map((m) => m.s.decodeTps),
+        decodeRatio: modes.map((m) => m.s.decodeTps / unfused.s.decodeTps),
+        prefillRatio: modes.map((m) => m.s.prefillTps / unfused.s.prefillTps),
       } : undefined,
       load: { largestTensorBytes: largest, peakHeapUsed: heapUsed, peakArrayBuffers: arrayBuffers },
     };
@@ -176,9 +194,11 @@ export async function run(args: string[]) {
     );
     if (row.fusion) {
       const f = row.fusion;
+      const j = (xs: (number | string)[]) => xs.join(' | ');
+      const d2 = (xs: number[]) => j(xs.map((x) => x.toFixed(2)));
       console.log(
-        `  fused | unfused: dispatches/token ${f.dispatches[0]} | ${f.dispatches[1]}; activation bytes/token ${f.activationBytes[0]} | ${f.activationBytes[1]}; ` +
-          `bytes/token (weights+KV+activations) ${f.bytesPerToken[0]} | ${f.bytesPerToken[1]}; decode ${f.decodeTps[0].toFixed(2)} | ${f.decodeTps[1].toFixed(2)} tok/s, ratio ${f.decodeRatio.toFixed(2)}x (prefill ${f.prefillRatio.toFixed(2)}x)`,
+        `  ${j(f.graphs)}: dispatches/token ${j(f.dispatches)}; activation bytes/token ${j(f.activationBytes)}; ` +
+          `bytes/token (weights+KV+activations) ${j(f.bytesPerToken)}; decode ${d2(f.decodeTps)} tok/s, over unfused ${d2(f.decodeRatio)}x (prefill ${d2(f.prefillRatio)}x)`,
       );
     }
     if (real) {

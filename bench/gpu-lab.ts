@@ -107,7 +107,7 @@ export async function run(args: string[], log: (line: string) => void = (l) => c
     try {
       out.matvec = await benchMatvecs(rt, {
         shapes: plan.matvecShapes, types: MATVEC_TYPES, copyBytesPerSecond: copyBw, rotateBytes: plan.rotateBytes,
-        iterations: plan.matvecIterations, bank, section: mv, log,
+        iterations: plan.matvecIterations, bank, section: mv, log, lanesSweep: plan.lanesSweep,
       });
     } catch (err) {
       fail('matvec', err);

@@ -65,7 +65,28 @@ export interface DecodeRun {
   floorBytesPerToken: number;
   loadSeconds: number;
   points: DecodePoint[];
+  /**
+   * The first kvType run only: the same model at the first position in each decode graph
+   * (GpuBackendOptions.fuse / fuseNorm), to see on this GPU what the norm fold and the other
+   * fusions pay. The default graph's figure is points[0].
+   */
+  graphs?: GraphPoint[];
 }
+
+export interface GraphPoint {
+  graph: 'fused' | 'fused, norm apart' | 'unfused';
+  isDefault: boolean;
+  tokPerSecond: number;
+  fractionOfLimit: number;
+  dispatches: number;
+  activationBytes: number;
+}
+
+const GRAPHS = [
+  { graph: 'fused', fuse: true, fuseNorm: true },
+  { graph: 'fused, norm apart', fuse: true, fuseNorm: false },
+  { graph: 'unfused', fuse: false, fuseNorm: false },
+] as const;
 
 export interface DecodeResult {
   runs: DecodeRun[];
@@ -170,6 +191,25 @@ export async function benchDecode(rt: GpuRuntime, o: DecodeOptions): Promise<Dec
         };
         for (const pos of o.positions) run.points.push(await decodeAt(be, pos, o.tokens, o));
         res.runs.push(run);
+        if (kv === undefined && type === o.kvType && !res.runs.some((r) => r.graphs)) {
+          const expect = ((performance.now() - t0) / 1000) * 2;
+          if (o.section.allows(expect)) {
+            run.graphs = [];
+            for (const g of GRAPHS) {
+              const isDefault = g.fuse === be.fuse && g.fuseNorm === be.fuseNorm;
+              const b = isDefault ? be : await createGpuBackend(file, m.source, { runtime: rt, nCtx: o.nCtx, fuse: g.fuse, fuseNorm: g.fuseNorm });
+              try {
+                const p = isDefault ? run.points[0]! : await decodeAt(b, o.positions[0]!, o.tokens, o);
+                run.graphs.push({ graph: g.graph, isDefault, tokPerSecond: p.tokPerSecond, fractionOfLimit: p.fractionOfLimit, dispatches: p.work.dispatches, activationBytes: p.work.activationBytes });
+              } finally {
+                if (!isDefault) b.dispose();
+              }
+            }
+            o.log(`graphs ${model.name} ${type} pos ${o.positions[0]}: ` + run.graphs.map((g) => `${g.graph}${g.isDefault ? ' (default)' : ''} ${g.tokPerSecond.toFixed(1)} tok/s, ${g.dispatches} dispatches`).join('; '));
+          } else {
+            skip(`graph comparison: time box (${Math.max(0, o.section.left()).toFixed(0)} s left, ~${expect.toFixed(0)} s needed)`);
+          }
+        }
         o.log(`decode ${model.name} (${nLayer}/${model.shape.nLayer} layers) ${type} kv ${run.kvMode}: ` + run.points.map((p) =>
           `pos ${p.pos} ${p.tokPerSecond.toFixed(1)} tok/s = ${(100 * p.fractionOfLimit).toFixed(0)}% of ${p.limitTokPerSecond.toFixed(1)} (${p.work.dispatches} dispatches` +
           `${p.overheadFraction !== undefined ? `, overhead ~${(100 * p.overheadFraction).toFixed(0)}% of the token` : ''})`).join('; ') + `; load ${loadSeconds.toFixed(1)} s`);

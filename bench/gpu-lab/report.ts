@@ -47,6 +47,12 @@ export function summaryLines(r: LabResult): string[] {
     }
   }
   for (const s of r.matvec?.skipped ?? []) if (!s.label) out.push(`matvec ${s.type}: skipped (${s.reason})`);
+  if (r.matvec?.lanes.length) {
+    out.push('', `matvec by threads per row (LANES; * the engine's choice here), fraction of copy: ${r.matvec.lanes[0]!.label}`);
+    for (const t of [...new Set(r.matvec.lanes.map((x) => x.type))]) {
+      out.push(`${t.padEnd(6)} ${r.matvec.lanes.filter((x) => x.type === t).map((x) => `${x.lanes}${x.isDefault ? '*' : ''} ${pct(x.fractionOfCopy)}`).join('  ')}`);
+    }
+  }
   if (r.decode?.runs.length) {
     out.push('', 'decode: tok/s vs the limit copy bandwidth / (weight + KV bytes per token)');
     out.push('model (layers)              type  kv    pos    tok/s  limit   frac  disp  overhead');
@@ -58,6 +64,12 @@ export function summaryLines(r: LabResult): string[] {
           String(p.work.dispatches).padStart(6), p.overheadFraction !== undefined ? pct(p.overheadFraction).padStart(9) : '',
         ].join(' '));
       }
+    }
+  }
+  for (const run of r.decode?.runs.filter((x) => x.graphs) ?? []) {
+    out.push('', `decode graphs: ${run.model} (${run.layers}/${run.realLayers}) ${run.type} at pos ${run.points[0]!.pos}`);
+    for (const g of run.graphs!) {
+      out.push(`${(g.graph + (g.isDefault ? ' (default)' : '')).padEnd(28)} ${g.tokPerSecond.toFixed(1).padStart(9)} tok/s ${pct(g.fractionOfLimit).padStart(6)} of the limit, ${g.dispatches} dispatches, ${g.activationBytes} activation bytes/token`);
     }
   }
   const skipped = [...(r.matvec?.skipped.filter((s) => s.label) ?? []), ...(r.decode?.skipped ?? [])];

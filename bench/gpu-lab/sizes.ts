@@ -19,6 +19,8 @@ export interface LabPlan {
   /** A timed matvec pass reads at least this many bytes (copies of the matrix rotate). */
   rotateBytes: number;
   matvecIterations: number;
+  /** mm_q's threads per row (LANES) swept on one shape: the engine's choice checked on this device. */
+  lanesSweep: { shape: MatvecShape; types: string[]; lanes: number[] };
   overheadDispatches: number;
   models: DecodeModel[];
   decodeTypes: string[];
@@ -65,6 +67,7 @@ export function labPlan(size: LabSize): LabPlan {
       ],
       rotateBytes: 256 * MiB,
       matvecIterations: 16,
+      lanesSweep: { shape: { label: 'llama3-8b ffn_gate/ffn_up', rows: LLAMA3_8B.nFf, cols: LLAMA3_8B.nEmbd }, types: ['Q2_K', 'Q4_K', 'Q8_0'], lanes: [64, 32, 16, 8, 4] },
       overheadDispatches: 4096,
       models: [
         { name: 'llama3.2-1b', family: 'llama3', shape: L1B },
@@ -96,6 +99,7 @@ export function labPlan(size: LabSize): LabPlan {
     ],
     rotateBytes: 0,
     matvecIterations: 4,
+    lanesSweep: { shape: { label: 'small up', rows: 512, cols: 256 }, types: ['Q4_K'], lanes: [64, 4] },
     overheadDispatches: 256,
     models: [
       { name: 'llama3.2-1b-small', family: 'llama3', shape: tiny(256, 512, 32, true) },

@@ -3,7 +3,7 @@
 // are those of `tabshard generate`.
 import type { ParseArgsConfig } from 'node:util';
 import type { Backend } from '../engine/backend.ts';
-import { createBackend, kvMode, openModel, type OpenedModel } from '../engine/node/model.ts';
+import { createBackend, fusionFlag, kvMode, openModel, type OpenedModel } from '../engine/node/model.ts';
 import type { SamplingOptions } from '../engine/sampler.ts';
 import { tokenizerFromGguf, type Tokenizer } from '../engine/tokenizer/index.ts';
 import { backendKind, num, threadsFlag } from './commands/generate.ts';
@@ -13,11 +13,11 @@ export const GENERATION_FLAGS = {
   'max-tokens': { type: 'string', short: 'n' }, temperature: { type: 'string' }, 'top-k': { type: 'string' },
   'top-p': { type: 'string' }, 'min-p': { type: 'string' }, 'repeat-penalty': { type: 'string' },
   seed: { type: 'string' }, stop: { type: 'string', multiple: true }, ctx: { type: 'string' },
-  backend: { type: 'string' }, kv: { type: 'string' }, threads: { type: 'string' }, store: { type: 'string' },
+  backend: { type: 'string' }, kv: { type: 'string' }, threads: { type: 'string' }, fusion: { type: 'string' }, store: { type: 'string' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
 export const GENERATION_USAGE = '[--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] '
-  + '[--stop STR]... [--ctx N] [--backend auto|webgpu|cpu|reference] [--kv f16|q8|q4|q3|q2|f32] [--threads N] [--store DIR]';
+  + '[--stop STR]... [--ctx N] [--backend auto|webgpu|cpu|reference] [--kv f16|q8|q4|q3|q2|f32] [--threads N] [--fusion auto|all|no-norm|off] [--store DIR]';
 
 type FlagValues = { [K in keyof typeof GENERATION_FLAGS]?: (typeof GENERATION_FLAGS)[K] extends { multiple: true } ? string[] : string };
 
@@ -41,7 +41,7 @@ export async function loadFromFlags(v: FlagValues & { model: string }, signal?: 
   const model = await openModel(v.model, { storeDir: v.store, signal });
   try {
     const tokenizer = tokenizerFromGguf(model.file);
-    const backend = await createBackend(backendKind(v.backend), model.file, model.source, { signal, nCtx: num(v.ctx, 'ctx', true), kv: kvMode(v.kv), threads: threadsFlag(v.threads) });
+    const backend = await createBackend(backendKind(v.backend), model.file, model.source, { signal, nCtx: num(v.ctx, 'ctx', true), kv: kvMode(v.kv), threads: threadsFlag(v.threads), fusion: fusionFlag(v.fusion) });
     return { model, tokenizer, backend, close: async () => { backend.dispose(); await model.close(); } };
   } catch (err) {
     await model.close();

@@ -20,7 +20,18 @@ export interface KernelVariant {
 export function pipelineKey(v: KernelVariant): string {
   const o = Object.entries(v.overrides ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, x]) => `${k}=${x}`);
   const f = [...(v.flags ?? [])].sort();
-  return `${v.shader}:${v.entry ?? 'main'}${o.length ? `[${o.join(',')}]` : ''}${f.length ? `{${f.join(',')}}` : ''}`;
+  return `${v.shader}:${v.entry ?? 'main'}${o.length ? `[${o.join(',')}]` : ''}${f.length ? `{${f.join(',')}}` : ''}${v.uniforms ? `~${layoutTag(v.uniforms)}` : ''}`;
+}
+
+/**
+ * A short tag of a uniform layout (FNV-1a of its fields): the same shader and flags with another
+ * Params struct is another pipeline (mm_q's plain and fused entries differ only there; sharing one
+ * bound 32-byte uniforms to a 52-byte struct).
+ */
+function layoutTag(u: UniformLayout): string {
+  let h = 0x811c9dc5;
+  for (const ch of u.map(([name, type]) => `${name}:${type}`).join(',')) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193);
+  return (h >>> 0).toString(36);
 }
 
 const ENABLES: Record<string, string> = { SHADER_F16: 'enable f16;', SUBGROUPS: 'enable subgroups;' };

@@ -45,4 +45,28 @@ describe('generate CLI on WebGPU', () => {
     // window is a large share of a 512-token cache: expect well under half, not the 4k figure.
     expect(q2.kvBytes).toBeLessThan(f16.kvBytes * 0.5);
   });
+
+  it('--fusion picks the decode graph: same tokens, the dispatches each graph implies', async () => {
+    const run = async (fusion: string) => {
+      const lines: string[] = [];
+      const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
+      try {
+        expect(await generate(['--model', 'public/models/stories260K.gguf', '--prompt', 'Once upon a time', '--max-tokens', '6', '--backend', 'webgpu', '--fusion', fusion, '--json'])).toBe(0);
+      } finally {
+        spy.mockRestore();
+      }
+      return JSON.parse(lines.at(-1)!) as { tokens: number[]; gpuWork: { dispatches: number }; gpuGraph: { fuse: boolean; fuseNorm: boolean } };
+    };
+    // The demo model (5 layers, q8 KV): see test/engine-gpu/fusion.test.ts for the per-op count.
+    const expected: Record<string, [number, boolean, boolean]> = { all: [37, true, true], 'no-norm': [48, true, false], off: [108, false, false], auto: [48, true, false] };
+    for (const [fusion, [dispatches, fuse, fuseNorm]] of Object.entries(expected)) {
+      const out = await run(fusion);
+      console.log(`--fusion ${fusion}: ${out.gpuWork.dispatches} dispatches per decode token`);
+      expect(out.tokens).toEqual(ref.generated_tokens.slice(0, 6));
+      expect(out.gpuWork.dispatches).toBe(dispatches);
+      // auto on this CPU-run adapter (SwiftShader) keeps the norm apart.
+      expect(out.gpuGraph).toEqual({ fuse, fuseNorm });
+    }
+    await expect(generate(['--model', 'public/models/stories260K.gguf', '--prompt', 'x', '--backend', 'webgpu', '--fusion', 'some'])).rejects.toThrow(/--fusion must be one of auto, all, no-norm, off/);
+  });
 });

@@ -1,4 +1,5 @@
-// The decode fusions (src/engine/gpu/fused.ts) change no output: on every fixture the fused and
+// The decode fusions (src/engine/gpu/fused.ts) change no output: on every fixture the fused (with
+// RMSNorm folded into the matvecs, and with it kept as its own dispatch as on CPU-run adapters) and
 // unfused WebGPU backends give the same greedy tokens with logits equal to f32 rounding; and a
 // decode token of the demo model takes the number of dispatches the graph implies, so a lost
 // fusion (or an extra op) is caught.
@@ -19,9 +20,17 @@ beforeAll(async () => {
 });
 afterAll(() => rt?.destroy());
 
-async function backend(path: string | Uint8Array, fuse: boolean, kv?: KvOptions): Promise<GpuBackend> {
+/** The three decode graphs: every fusion, every fusion but the norm fold, none. */
+const GRAPHS = [
+  { name: 'fused', fuse: true, fuseNorm: true },
+  { name: 'fused, norm apart', fuse: true, fuseNorm: false },
+  { name: 'unfused', fuse: false, fuseNorm: false },
+] as const;
+type Graph = (typeof GRAPHS)[number];
+
+async function backend(path: string | Uint8Array, g: Graph, kv?: KvOptions): Promise<GpuBackend> {
   const bytes = typeof path === 'string' ? new Uint8Array(readFileSync(path)) : path;
-  return createGpuBackend(parseGguf(bytes), bytesSource(bytes), { runtime: rt, nCtx: 64, kv, fuse });
+  return createGpuBackend(parseGguf(bytes), bytesSource(bytes), { runtime: rt, nCtx: 64, kv, fuse: g.fuse, fuseNorm: g.fuseNorm });
 }
 
 function argmax(x: Float32Array): number {
@@ -45,24 +54,27 @@ async function greedy(be: GpuBackend, prompt: number[], n: number): Promise<{ to
 
 async function compareFused(name: string, file: string | Uint8Array, prompt: number[], kv: KvOptions): Promise<void> {
   const runs = [];
-  for (const fuse of [true, false]) {
-    const be = await backend(file, fuse, kv);
+  for (const g of GRAPHS) {
+    const be = await backend(file, g, kv);
     try {
+      expect(be.fuseNorm).toBe(g.fuseNorm);
       runs.push(await greedy(be, prompt, 24));
     } finally {
       be.dispose();
     }
   }
-  const [a, b] = runs;
-  let worst = 0;
-  a!.logits.forEach((l, i) => {
-    const m = Math.max(...b!.logits[i]!.map(Math.abs));
-    for (let j = 0; j < l.length; j++) worst = Math.max(worst, Math.abs(l[j]! - b!.logits[i]![j]!) / m);
-  });
-  console.log(`${name}: ${a!.tokens.join(' ')}; fused vs unfused max relative logit difference ${worst.toExponential(2)}`);
-  expect(a!.tokens).toEqual(b!.tokens);
-  // Same f32 operations in the same order; only FMA contraction may differ between shaders.
-  expect(worst).toBeLessThan(1e-5);
+  const b = runs[2]!;
+  for (const [k, a] of runs.slice(0, 2).entries()) {
+    let worst = 0;
+    a.logits.forEach((l, i) => {
+      const m = Math.max(...b.logits[i]!.map(Math.abs));
+      for (let j = 0; j < l.length; j++) worst = Math.max(worst, Math.abs(l[j]! - b.logits[i]![j]!) / m);
+    });
+    console.log(`${name}: ${a.tokens.join(' ')}; ${GRAPHS[k]!.name} vs unfused max relative logit difference ${worst.toExponential(2)}`);
+    expect(a.tokens).toEqual(b.tokens);
+    // Same f32 operations in the same order; only FMA contraction may differ between shaders.
+    expect(worst).toBeLessThan(1e-5);
+  }
 }
 
 describe('fused and unfused decode agree', () => {
@@ -81,8 +93,9 @@ describe('fused and unfused decode agree', () => {
 });
 
 it('a demo-model decode token takes the dispatches the graph implies, fused and not', async () => {
-  for (const fuse of [true, false]) {
-    const be = await backend('public/models/stories260K.gguf', fuse);
+  for (const g of GRAPHS) {
+    const { fuse, fuseNorm } = g;
+    const be = await backend('public/models/stories260K.gguf', g);
     try {
       await be.forward([1, 403, 407], 0);
       await be.forward([261], 3);
@@ -99,10 +112,11 @@ it('a demo-model decode token takes the dispatches the graph implies, fused and 
       const shared = 1 + (fuse ? 1 + 1 : 2 + 2 + (rot ? 4 : 0));
       // Unfused: rmsnorm, q, k, v; o, add; rmsnorm, gate, up, silu_mul; down, add. Head: rmsnorm, output.
       // Fused: norm+q|k|v (one routed matvec); o+add; norm+gate|up+silu; down+add. Head: norm+output.
-      const perLayer = fuse ? shared + 4 : shared + 12;
-      const head = fuse ? 1 : 2;
+      // Fused with the norm apart: the two rmsnorms and the head's come back.
+      const perLayer = fuse ? shared + 4 + (fuseNorm ? 0 : 2) : shared + 12;
+      const head = fuse && fuseNorm ? 1 : 2;
       const expected = 1 + L * perLayer + head;
-      console.log(`demo decode token, fuse ${fuse}: ${JSON.stringify(w)}; expected dispatches 1 + ${L} x ${perLayer} + ${head} = ${expected}`);
+      console.log(`demo decode token, ${g.name}: ${JSON.stringify(w)}; expected dispatches 1 + ${L} x ${perLayer} + ${head} = ${expected}`);
       expect(w.dispatches).toBe(expected);
       expect(w.bindGroups).toBe(0);
       expect(w.uniformWrites).toBe(1);
@@ -111,3 +125,20 @@ it('a demo-model decode token takes the dispatches the graph implies, fused and 
     }
   }
 }, 120_000);
+
+it('the norm fold is off by default on this CPU-run adapter (SwiftShader), on without fusions never', async () => {
+  const bytes = new Uint8Array(readFileSync('public/models/stories260K.gguf'));
+  const file = parseGguf(bytes);
+  const report = rt.report.adapter;
+  console.log(`adapter: ${JSON.stringify(report)}`);
+  const be = await createGpuBackend(file, bytesSource(bytes), { runtime: rt, nCtx: 64 });
+  const off = await createGpuBackend(file, bytesSource(bytes), { runtime: rt, nCtx: 64, fuse: false, fuseNorm: true });
+  try {
+    expect(be.fuse).toBe(true);
+    expect(be.fuseNorm).toBe(false);
+    expect(off.fuseNorm).toBe(false);
+  } finally {
+    be.dispose();
+    off.dispose();
+  }
+});

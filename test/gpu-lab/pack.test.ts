@@ -65,6 +65,10 @@ describe('gpu-lab pack + run.sh --size small', () => {
       for (const k of ['seconds', 'weightBytes', 'weightBytesPerSecond', 'fractionOfCopy'] as const) expect(row[k], `${row.type} ${row.label} ${k}`).toBeGreaterThan(0);
     }
     for (const s of mv.skipped) expect(s.reason).toBeTruthy();
+    // The LANES sweep: each value measured (or the box said why not), the engine's choice among them.
+    expect(mv.lanes.length > 0 || mv.skipped.some((s) => s.label?.startsWith('lanes '))).toBe(true);
+    for (const l of mv.lanes) expect(l.fractionOfCopy, `${l.type} lanes ${l.lanes}`).toBeGreaterThan(0);
+    if (mv.lanes.length === 2) expect(mv.lanes.filter((l) => l.isDefault).map((l) => l.lanes)).toEqual([4]);
     const o = j.overhead!;
     for (const k of ['emptyDispatchSeconds', 'submitWaitSeconds', 'readbackSeconds'] as const) expect(o[k], k).toBeGreaterThan(0);
 
@@ -82,6 +86,17 @@ describe('gpu-lab pack + run.sh --size small', () => {
       }
     }
     for (const s of d.skipped) expect(s.reason).toBeTruthy();
+    // The three decode graphs on one run (or the time box said why not): fewer dispatches as more is fused.
+    const g = d.runs.find((x) => x.graphs)?.graphs;
+    if (g) {
+      expect(g.map((x) => x.graph)).toEqual(['fused', 'fused, norm apart', 'unfused']);
+      expect(g.filter((x) => x.isDefault).length).toBe(1);
+      expect(g[0]!.dispatches).toBeLessThan(g[1]!.dispatches);
+      expect(g[1]!.dispatches).toBeLessThan(g[2]!.dispatches);
+      for (const x of g) expect(x.tokPerSecond).toBeGreaterThan(0);
+    } else {
+      expect(d.skipped.some((s) => s.reason.startsWith('graph comparison'))).toBe(true);
+    }
     // Nothing anywhere is NaN, infinite or negative.
     const bad = numbers(j).filter(([, v]) => !Number.isFinite(v) || v < 0);
     expect(bad).toEqual([]);

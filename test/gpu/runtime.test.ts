@@ -101,6 +101,15 @@ describe('pipeline keys, templates and uniforms', () => {
     expect(pipelineKey({ shader: 'copy' })).toBe('copy:main');
   });
 
+  it('another uniform struct is another pipeline (mm_q plain vs a fused entry without flags)', () => {
+    const v = { shader: 'mm_q', entry: 'matvec', overrides: { LANES: 4 }, flags: ['F32'] };
+    const plain = pipelineKey({ ...v, uniforms: [['rows', 'u32'], ['cols', 'u32']] });
+    const fused = pipelineKey({ ...v, uniforms: [['rows', 'u32'], ['cols', 'u32'], ['eps', 'f32']] });
+    expect(plain).not.toBe(fused);
+    expect(plain).toBe(pipelineKey({ ...v, uniforms: [['rows', 'u32'], ['cols', 'u32']] }));
+    expect(plain.startsWith('mm_q:matvec[LANES=4]{F32}~')).toBe(true);
+  });
+
   it('keeps or drops //#if blocks and adds enable directives', () => {
     const src = 'a\n//#if SUBGROUPS\nb\n//#else\nc\n//#endif\nd';
     expect(expandShader(src, ['SUBGROUPS'])).toBe('enable subgroups;\na\nb\nd');

@@ -2,15 +2,16 @@
 // or print one JSON object with --json.
 import { parse, UsageError } from '../args.ts';
 import { generate } from '../../engine/generate.ts';
-import { createBackend, kvMode, openModel, type BackendKind } from '../../engine/node/model.ts';
+import { createBackend, fusionFlag, kvMode, openModel, type BackendKind } from '../../engine/node/model.ts';
 import type { SamplingOptions } from '../../engine/sampler.ts';
 import { tokenizerFromGguf } from '../../engine/tokenizer/index.ts';
 import { MAX_THREADS } from '../../engine/wasm/index.ts';
+import { GpuBackend } from '../../engine/gpu/gpu-backend.ts';
 
 export const summary = 'generate text from a GGUF model (file or NAME@VERSION in the local store)';
 
 export const usage = 'tabshard generate --model FILE|NAME@VERSION --prompt TEXT [--max-tokens N] [--temperature T] [--top-k K] '
-  + '[--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--stop STR]... [--ctx N] [--backend auto|webgpu|cpu|reference] [--kv f16|q8|q4|q3|q2|f32] [--threads N] [--store DIR] [--json]';
+  + '[--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--stop STR]... [--ctx N] [--backend auto|webgpu|cpu|reference] [--kv f16|q8|q4|q3|q2|f32] [--threads N] [--fusion auto|all|no-norm|off] [--store DIR] [--json]';
 
 export function num(v: string | undefined, flag: string, int = false): number | undefined {
   if (v === undefined) return undefined;
@@ -38,7 +39,7 @@ export async function run(args: string[]): Promise<number> {
     'max-tokens': { type: 'string', short: 'n' }, temperature: { type: 'string' }, 'top-k': { type: 'string' },
     'top-p': { type: 'string' }, 'min-p': { type: 'string' }, 'repeat-penalty': { type: 'string' },
     seed: { type: 'string' }, stop: { type: 'string', multiple: true }, ctx: { type: 'string' },
-    backend: { type: 'string' }, kv: { type: 'string' }, threads: { type: 'string' }, store: { type: 'string' }, json: { type: 'boolean' },
+    backend: { type: 'string' }, kv: { type: 'string' }, threads: { type: 'string' }, fusion: { type: 'string' }, store: { type: 'string' }, json: { type: 'boolean' },
   }, usage);
   if (!values.model || values.prompt === undefined) throw new UsageError(`--model and --prompt are required\nusage: ${usage}`);
   const sampling: SamplingOptions = {
@@ -53,7 +54,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     const tokenizer = tokenizerFromGguf(model.file);
     for (const w of tokenizer.warnings) process.stderr.write(`tabshard generate: warning: ${w}\n`);
-    const backend = await createBackend(backendKind(values.backend), model.file, model.source, { signal: ac.signal, nCtx: num(values.ctx, 'ctx', true), kv: kvMode(values.kv), threads: threadsFlag(values.threads) });
+    const backend = await createBackend(backendKind(values.backend), model.file, model.source, { signal: ac.signal, nCtx: num(values.ctx, 'ctx', true), kv: kvMode(values.kv), threads: threadsFlag(values.threads), fusion: fusionFlag(values.fusion) });
     try {
       const json = values.json ?? false;
       if (!json && backend.contextReason) process.stderr.write(`tabshard: ${backend.contextReason}\n`);
@@ -71,6 +72,7 @@ export async function run(args: string[]): Promise<number> {
           kv: backend.kvLayout.mode, kvBytes: backend.memory().kv, context: backend.config.nCtx, contextReason: backend.contextReason,
           // WebGPU: dispatches, pipeline switches, bind groups, uniform writes and bytes of the last decode token.
           gpuWork: 'lastWork' in backend ? backend.lastWork : undefined,
+          gpuGraph: backend instanceof GpuBackend ? { fuse: backend.fuse, fuseNorm: backend.fuseNorm } : undefined,
           cpuPath: 'cpuPath' in backend ? backend.cpuPath : undefined,
         }));
       } else {

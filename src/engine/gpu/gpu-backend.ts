@@ -3,7 +3,7 @@
 // and one submit; the only readback is the logits (or hidden states at a slice boundary).
 import type { GpuRuntime } from '../../gpu/runtime.ts';
 import { DispatchFrame, type FramedRuntime, type PreparedDispatch } from '../../gpu/dispatch.ts';
-import { prepareGetRows, prepareMatmulQ, prepareMatvecQ } from '../../gpu/kernels/matmul-q.ts';
+import { cpuAdapter, prepareGetRows, prepareMatmulQ, prepareMatvecQ } from '../../gpu/kernels/matmul-q.ts';
 import type { QuantTensor } from '../../gpu/kernels/quant-tensor.ts';
 import type { Backend, LlamaConfig, MemoryReport } from '../backend.ts';
 import { add, addBias, geluMul, rmsnorm, rmsnormInPlace, rope, ropeTable, scale, siluMul, softcap } from './ops.ts';
@@ -47,6 +47,14 @@ export interface GpuBackendOptions {
    * on the way out, the residual add inside attn_output/ffn_down. Off: one dispatch per op.
    */
   fuse?: boolean;
+  /**
+   * With fuse: RMSNorm folded into the matvec that reads it (NORM), or kept as its own dispatch
+   * into xn. Default: folded on GPUs, kept on adapters that run shaders on the CPU (SwiftShader,
+   * lavapipe), where the fold's row staged in workgroup memory made a 2048x2048 Q4_K matvec take
+   * 2.1x the time of rmsnorm + matvec (reads from workgroup memory are slower there than from a
+   * storage buffer; on GPUs they are the fast path).
+   */
+  fuseNorm?: boolean;
 }
 
 type Scratch = Record<'x' | 'xn' | 'q' | 'kn' | 'vn' | 'att' | 'o' | 'g' | 'u' | 'tok', GPUBuffer>;
@@ -64,6 +72,8 @@ export class GpuBackend implements Backend {
   private readonly batch: number;
   /** See GpuBackendOptions.fuse. */
   readonly fuse: boolean;
+  /** See GpuBackendOptions.fuseNorm (false when fuse is). */
+  readonly fuseNorm: boolean;
   /** The KV cache's resolved layout (mode, groups, window, words). */
   readonly kvLayout: KvLayout;
   private readonly kv: GpuKvCache;
@@ -87,6 +97,7 @@ export class GpuBackend implements Backend {
     this.layerRange = opts.layerRange;
     this.batch = Math.max(1, opts.batch ?? 64);
     this.fuse = opts.fuse ?? true;
+    this.fuseNorm = this.fuse && (opts.fuseNorm ?? !cpuAdapter(rt));
     const c = config;
     const B = this.batch;
     const f = (n: number, label: string) => rt.pool.acquire(n * 4, 'scratch', label);
@@ -121,10 +132,21 @@ export class GpuBackend implements Backend {
 
   /** A fused matvec (src/engine/gpu/fused.ts), its weights counted like mm's. */
   private fmv(w: QuantTensor, x: GPUBuffer, y: GPUBuffer | undefined, o: FusedMatvecOptions): Promise<PreparedDispatch> {
+    if (y && !o.norm && !o.route && !o.glu && !o.add) return this.mm(w, x, y, 1, { xOffset: o.xOffset });
     this.work.weightBytes += w.rows * w.rowBytes;
     const out = o.glu ? w.rows / 2 : w.rows;
     this.act(w.cols * (o.norm ? 2 : 1) + (o.add ? out : 0), out);
     return prepareFusedMatvec(this.fr, w, x, y, o);
+  }
+
+  /**
+   * A fused matvec's input after an RMSNorm of x's row at xOffset: x itself with the norm folded
+   * in (fuseNorm), or rmsnorm's dispatch into xn first.
+   */
+  private normed(weight: GPUBuffer, xOffset = 0): { steps: Step[]; x: GPUBuffer; o: FusedMatvecOptions } {
+    const c = this.config;
+    if (this.fuseNorm) return { steps: [], x: this.s.x, o: { norm: { weight, eps: c.normEps }, xOffset } };
+    return { steps: [this.ew(rmsnorm(this.fr, this.s.x, weight, this.s.xn, 1, c.nEmbd, c.normEps, xOffset), 2 * c.nEmbd, c.nEmbd)], x: this.s.xn, o: {} };
   }
 
   /** Activation floats an op reads and writes (each tensor once per dispatch: no cache effects). */
@@ -196,11 +218,11 @@ export class GpuBackend implements Backend {
     const c = this.config;
     const s = this.s;
     const outs = [{ buffer: s.q, rows: c.nHead * c.headDimK }, { buffer: s.kn, rows: c.nHeadKv * c.headDimK }, { buffer: s.vn, rows: c.nHeadKv * c.headDimV }];
-    const norm = { weight: L.attnNorm, eps: c.normEps };
     if (this.fusing(nTok)) {
-      if ('qkv' in L.attn) return [this.fmv(L.attn.qkv, s.x, undefined, { norm, route: outs })];
+      const n = this.normed(L.attnNorm);
+      if ('qkv' in L.attn) return [...n.steps, this.fmv(L.attn.qkv, n.x, undefined, { ...n.o, route: outs })];
       const { q, k, v } = L.attn;
-      return [q, k, v].map((m, i) => this.fmv(m, s.x, outs[i]!.buffer, { norm }));
+      return [...n.steps, ...[q, k, v].map((m, i) => this.fmv(m, n.x, outs[i]!.buffer, n.o))];
     }
     const nE = nTok * c.nEmbd;
     const steps: Step[] = [this.ew(rmsnorm(this.fr, s.x, L.attnNorm, s.xn, nTok, c.nEmbd, c.normEps), nE + c.nEmbd, nE)];
@@ -238,14 +260,14 @@ export class GpuBackend implements Backend {
     const nF = nTok * c.nFf;
     const mul = (): Step => this.ew((act === 'gelu' ? geluMul : siluMul)(this.fr, s.g, s.u, nF), 2 * nF, nF);
     const outs = [{ buffer: s.g, rows: c.nFf }, { buffer: s.u, rows: c.nFf }];
-    const norm = { weight: L.ffnNorm, eps: c.normEps };
     if (this.fusing(nTok)) {
+      const n = this.normed(L.ffnNorm);
       if ('gateUp' in L.ffn) {
         // GLU needs rows r and nFf + r in one binding; a tensor split across bindings routes instead.
-        if (L.ffn.gateUp.chunks.length === 1) return [this.fmv(L.ffn.gateUp, s.x, s.g, { norm, glu: act })];
-        return [this.fmv(L.ffn.gateUp, s.x, undefined, { norm, route: outs }), mul()];
+        if (L.ffn.gateUp.chunks.length === 1) return [...n.steps, this.fmv(L.ffn.gateUp, n.x, s.g, { ...n.o, glu: act })];
+        return [...n.steps, this.fmv(L.ffn.gateUp, n.x, undefined, { ...n.o, route: outs }), mul()];
       }
-      return [this.fmv(L.ffn.gate, s.x, s.g, { norm }), this.fmv(L.ffn.up, s.x, s.u, { norm }), mul()];
+      return [...n.steps, this.fmv(L.ffn.gate, n.x, s.g, n.o), this.fmv(L.ffn.up, n.x, s.u, n.o), mul()];
     }
     const nE = nTok * c.nEmbd;
     const steps: Step[] = [this.ew(rmsnorm(this.fr, s.x, L.ffnNorm, s.xn, nTok, c.nEmbd, c.normEps), nE + c.nEmbd, nE)];
@@ -337,7 +359,7 @@ export class GpuBackend implements Backend {
     const xOffset = all ? 0 : (nTok - 1) * c.nEmbd;
     return [
       ...(this.fuse && rows === 1
-        ? [this.fmv(this.w.output, this.s.x, this.logits, { norm: { weight: this.w.outputNorm, eps: c.normEps }, xOffset })]
+        ? ((n) => [...n.steps, this.fmv(this.w.output, n.x, this.logits!, n.o)])(this.normed(this.w.outputNorm, xOffset))
         : [this.ew(rmsnorm(this.fr, this.s.x, this.w.outputNorm, this.s.xn, rows, c.nEmbd, c.normEps, xOffset), (rows + 1) * c.nEmbd, rows * c.nEmbd), this.mm(this.w.output, this.s.xn, this.logits, rows)]),
       ...(this.w.outputBias ? [this.ew(addBias(this.fr, this.logits, this.w.outputBias, n, c.nVocab), n + c.nVocab, n)] : []),
       ...(cap > 0 ? [this.ew(softcap(this.fr, this.logits, n, cap), n, n)] : []),

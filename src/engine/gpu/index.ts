@@ -30,6 +30,8 @@ export interface GpuBackendCreateOptions {
   kv?: KvOptions;
   /** Decode fusions and the weight layout they need (default on; GpuBackendOptions.fuse). */
   fuse?: boolean;
+  /** With fuse: RMSNorm folded into the matvec after it (GpuBackendOptions.fuseNorm; default by adapter). */
+  fuseNorm?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: { tensor: string; bytesDone: number; bytesTotal: number }) => void;
 }
@@ -60,7 +62,7 @@ export async function createGpuBackend(file: GgufFile, source: RangeSource, opts
       opts.onProgress?.({ tensor, bytesDone: done, bytesTotal: total });
     },
   });
-  const be = new GpuBackend(rt, config, weights, { layerRange: range, batch: opts.batch, kv: opts.kv, fuse: opts.fuse ?? true });
+  const be = new GpuBackend(rt, config, weights, { layerRange: range, batch: opts.batch, kv: opts.kv, fuse: opts.fuse ?? true, fuseNorm: opts.fuseNorm });
   be.contextReason = context.reason;
   return be;
 }

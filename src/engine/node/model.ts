@@ -53,6 +53,27 @@ export async function openModel(spec: string, opts: { storeDir?: string; signal?
 /** cpu: the WASM SIMD128 path users get; reference: the TypeScript f32 backend (the exact oracle, slower, ~7x the memory). */
 export type BackendKind = 'cpu' | 'webgpu' | 'reference';
 
+/**
+ * The WebGPU decode graph (--fusion): auto (every fusion, RMSNorm folded into the matvecs on GPUs
+ * and kept apart on CPU-run adapters), all (folded everywhere), no-norm (kept apart everywhere),
+ * off (one dispatch per op). For measuring which pays on one's own GPU; the output is the same.
+ */
+export const FUSIONS = ['auto', 'all', 'no-norm', 'off'] as const;
+export type Fusion = (typeof FUSIONS)[number];
+
+/** Parse a --fusion flag value; undefined when absent. */
+export function fusionFlag(v: string | undefined): Fusion | undefined {
+  if (v === undefined || (FUSIONS as readonly string[]).includes(v)) return v as Fusion | undefined;
+  throw new RangeError(`--fusion must be one of ${FUSIONS.join(', ')}, got '${v}'`);
+}
+
+function fusionOptions(f: Fusion | undefined): { fuse?: boolean; fuseNorm?: boolean } {
+  if (f === 'all') return { fuse: true, fuseNorm: true };
+  if (f === 'no-norm') return { fuse: true, fuseNorm: false };
+  if (f === 'off') return { fuse: false };
+  return {};
+}
+
 /** Parse a --kv flag value; undefined when absent. */
 export function kvMode(v: string | undefined): KvMode | undefined {
   if (v === undefined) return undefined;
@@ -68,8 +89,9 @@ export function kvMode(v: string | undefined): KvMode | undefined {
  */
 export async function createBackend(
   requested: BackendKind | 'auto' | undefined, file: GgufFile, source: RangeSource,
-  opts: { signal?: AbortSignal; nCtx?: number; kv?: KvMode; note?: (msg: string) => void; cache?: CalibrationCache; threads?: number } = {},
+  opts: { signal?: AbortSignal; nCtx?: number; kv?: KvMode; note?: (msg: string) => void; cache?: CalibrationCache; threads?: number; fusion?: Fusion } = {},
 ): Promise<Backend & { readonly kvLayout: KvLayout }> {
+  const fused = fusionOptions(opts.fusion);
   const note = opts.note ?? ((m: string) => process.stderr.write(`${m}\n`));
   // Both backends keep the same compressed cache; absent, each uses DEFAULT_KV_MODE.
   const kvOpts = opts.kv ? { mode: opts.kv } : undefined;
@@ -91,7 +113,7 @@ export async function createBackend(
   }
   if (requested === 'webgpu') {
     if (!caps.webgpu) throw new Error(caps.message);
-    return createGpuBackend(file, source, { env, signal: opts.signal, nCtx: opts.nCtx, kv: kvOpts });
+    return createGpuBackend(file, source, { env, signal: opts.signal, nCtx: opts.nCtx, kv: kvOpts, ...fused });
   }
   let runtime: Promise<GpuRuntime> | undefined;
   const rt = (): Promise<GpuRuntime> => (runtime ??= GpuRuntime.create(env!));
@@ -107,5 +129,5 @@ export async function createBackend(
     if (runtime) (await runtime).destroy();
     return cpu();
   }
-  return createGpuBackend(file, source, { runtime: await rt(), signal: opts.signal, nCtx: opts.nCtx, kv: kvOpts });
+  return createGpuBackend(file, source, { runtime: await rt(), signal: opts.signal, nCtx: opts.nCtx, kv: kvOpts, ...fused });
 }

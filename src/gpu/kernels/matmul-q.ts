@@ -47,7 +47,8 @@ function rowsPerWorkgroup(rt: GpuRuntime, opts: QuantKernelOptions): number {
   return (opts.workgroupSize ?? 64) / lanesFor(rt, opts);
 }
 
-function cpuAdapter(rt: GpuRuntime): boolean {
+/** Whether the adapter runs shaders on the CPU (SwiftShader, lavapipe): kernels pick other shapes there. */
+export function cpuAdapter(rt: GpuRuntime): boolean {
   const a = rt.report.adapter;
   if (!a) return false;
   return a.isFallbackAdapter === true || /swiftshader|llvmpipe|lavapipe/i.test(`${a.vendor} ${a.architecture} ${a.device ?? ''} ${a.description}`);
