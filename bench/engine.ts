@@ -8,6 +8,9 @@
 // into the matvecs, fused with RMSNorm as its own dispatch, unfused (dispatches, activation and
 // weight bytes per decode token, decode tok/s and each one's ratio over unfused); the adapter's
 // default graph (GpuBackendOptions.fuseNorm) runs first. --no-fuse runs the unfused graph only.
+//   npm run bench -- engine --browser firefox|chromium [--quick]   the three graphs in the bench
+//     page (its `graphs` suite, src/engine/gpu/graph-bench.ts): Firefox on Mesa lavapipe, Chromium
+//     on SwiftShader; needs `npm run build` first.
 // Family shapes (src/engine/synthetic: that family's tensors and metadata) also run on the CPU backend.
 import { rmSync, writeFileSync } from 'node:fs';
 import { readGgufHeader } from '../src/formats/gguf-reader.ts';
@@ -18,7 +21,8 @@ import { prepareCopy } from '../src/gpu/kernels/copy.ts';
 import { timePass } from '../src/gpu/timing.ts';
 import { createGpuBackend } from '../src/engine/gpu/index.ts';
 import type { GpuWork } from '../src/engine/gpu/gpu-backend.ts';
-import { cpuAdapter } from '../src/gpu/kernels/matmul-q.ts';
+import { GRAPHS, defaultGraph } from '../src/engine/gpu/graph-bench.ts';
+import { benchPage } from './_page.ts';
 import { createCpuBackend } from '../src/engine/cpu/index.ts';
 import type { Backend } from '../src/engine/backend.ts';
 import { ggmlTypeByName } from '../src/quant/ggml-types.ts';
@@ -28,11 +32,7 @@ import { REAL_SHAPES, familyShape, syntheticFamilyGguf, type RealShapeName } fro
 const MiB = 2 ** 20;
 
 /** One decode graph (GpuBackendOptions.fuse / fuseNorm). */
-interface Graph {
-  name: string;
-  fuse: boolean;
-  fuseNorm: boolean;
-}
+type Graph = (typeof GRAPHS)[number];
 
 /**
  * Prefill then decode tok/s. `warm`: one untimed decode token first, so the decode pipelines'
@@ -97,8 +97,24 @@ function arg(args: string[], name: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
+/** The bench page's graphs suite in a headless browser: decode tok/s per graph, each over unfused. */
+async function inBrowser(name: string | undefined, quick: boolean) {
+  const { browser, version, report } = await benchPage(name, ['graphs'], quick);
+  const g = report.graphs;
+  if (!g || 'error' in g) throw new Error(`graphs suite failed: ${g ? g.error.message : 'no result'}`);
+  console.log(`${browser} ${version}: adapter ${JSON.stringify(report.adapter)}; ${g.model}; empty submit + wait ${(g.submitWaitSeconds * 1e3).toFixed(2)} ms, 4-byte readback ${(g.readbackSeconds * 1e3).toFixed(2)} ms`);
+  console.log('type  graph                      dispatches  activation B  decode tok/s  over unfused');
+  for (const r of g.rows) {
+    console.log(`${r.type.padEnd(5)} ${(r.graph + (r.isDefault ? ' *' : '')).padEnd(26)} ${String(r.dispatches).padStart(10)} ${String(r.activationBytes).padStart(13)} ${r.decodeTps.toFixed(2).padStart(13)} ${r.decodeOverUnfused.toFixed(2).padStart(12)}x`);
+  }
+  console.log('* the graph the backend picks on this adapter');
+  return { browser: name, version, userAgent: report.userAgent, adapter: report.adapter, graphs: g };
+}
+
 export async function run(args: string[]) {
   const quick = args.includes('--quick');
+  const b = args.indexOf('--browser');
+  if (b >= 0) return inBrowser(args[b + 1], quick);
   const rt = await GpuRuntime.create(await nodeGpuEnvironment());
   const copy = await copyBandwidth(rt);
   console.log(`adapter ${rt.report.adapter?.description}; copy ${(copy / 1e9).toFixed(2)} GB/s`);
@@ -123,14 +139,10 @@ export async function run(args: string[]) {
   const shapeName = arg(args, '--shape') ?? 'llama3.2-1b';
   // The backend's default graph first (fused; the norm fold by adapter), then the other norm
   // choice, then unfused: all three side by side in one run.
-  const defaultNorm = !cpuAdapter(rt);
+  const def = defaultGraph(rt);
   const graphs: Graph[] = args.includes('--no-fuse')
-    ? [{ name: 'unfused', fuse: false, fuseNorm: false }]
-    : [
-        { name: defaultNorm ? 'fused' : 'fused, norm apart', fuse: true, fuseNorm: defaultNorm },
-        { name: defaultNorm ? 'fused, norm apart' : 'fused', fuse: true, fuseNorm: !defaultNorm },
-        { name: 'unfused', fuse: false, fuseNorm: false },
-      ];
+    ? GRAPHS.filter((g) => !g.fuse)
+    : [...GRAPHS.filter((g) => g.graph === def), ...GRAPHS.filter((g) => g.graph !== def)];
   const real = (REAL_SHAPES as Record<string, (typeof REAL_SHAPES)[RealShapeName] | undefined>)[shapeName];
   const base = real ? familyShape(real.family, { shape: shapeName as RealShapeName }) : SHAPES[shapeName];
   if (!base) throw new Error(`unknown --shape ${shapeName} (${[...Object.keys(SHAPES), ...Object.keys(REAL_SHAPES)].join(', ')})`);
@@ -176,7 +188,7 @@ export async function run(args: string[]) {
       decodeWork: { ...work, weightBytesOverFloor: work.weightBytes / perToken },
       // The graphs of this run side by side (same adapter, same file); ratios are each over unfused.
       fusion: unfused && modes.length > 1 ? {
-        graphs: modes.map((m) => m.g.name),
+        graphs: modes.map((m) => m.g.graph),
         dispatches: modes.map((m) => m.work.dispatches),
         activationBytes: modes.map((m) => m.work.activationBytes),
         bytesPerToken: modes.map((m) => bytes(m.work)),

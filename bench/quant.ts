@@ -4,14 +4,10 @@
 //   npm run bench -- quant [--quick] [--big]            Dawn in Node (SwiftShader here: no shader-f16)
 //   npm run bench -- quant --quick --browser firefox    the bench page (bench.html) in headless Firefox
 //     on Mesa lavapipe, which offers shader-f16 here; needs `npm run build` first. Also: chromium.
-import { existsSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { chromium, firefox } from 'playwright-core';
 import { GpuRuntime } from '../src/gpu/runtime.ts';
 import { nodeGpuEnvironment } from '../src/gpu/node.ts';
 import { runQuantBench, type QuantBenchResult } from '../src/gpu/bench/quant.ts';
-import { serveStatic } from '../src/store/static-files.ts';
-import { chromiumArgs, firefoxPrefs } from '../playwright.config.ts';
+import { benchPage } from './_page.ts';
 
 export async function run(args: string[]) {
   const i = args.indexOf('--browser');
@@ -43,40 +39,11 @@ function printF16Table(r: QuantBenchResult): void {
 
 /** The bench page's quant suite in a headless browser (Firefox on lavapipe has shader-f16 here). */
 async function inBrowser(name: string | undefined, quick: boolean) {
-  if (name !== 'firefox' && name !== 'chromium') throw new Error('--browser takes firefox or chromium');
-  if (!existsSync('dist/bench.html')) throw new Error('run `npm run build` first');
-  const server = createServer((req, res) => {
-    void serveStatic('dist', new URL(req.url ?? '/', 'http://x').pathname, req, res).then((done) => {
-      if (!done) res.writeHead(404).end();
-    });
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const port = (server.address() as { port: number }).port;
-  const browser = name === 'chromium'
-    ? await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs })
-    : await firefox.launch({
-        channel: 'moz-firefox',
-        executablePath: '/usr/bin/firefox-esr',
-        firefoxUserPrefs: firefoxPrefs,
-        env: { ...process.env, VK_ICD_FILENAMES: '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json' } as Record<string, string>,
-      });
-  try {
-    const page = await browser.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error') console.log(`[page error] ${m.text()}`);
-    });
-    await page.goto(`http://localhost:${port}/bench.html?auto&suites=quant${quick ? '&quick' : ''}`);
-    const h = await page.waitForFunction(() => (window as unknown as { __benchResult?: unknown }).__benchResult, undefined, { timeout: 1_800_000, polling: 1000 });
-    const report = (await h.jsonValue()) as { userAgent?: string; adapter?: unknown; quant?: QuantBenchResult | { error: { message: string } }; error?: string };
-    if (report.error) throw new Error(report.error);
-    if (!report.quant || 'error' in report.quant) throw new Error(`quant suite failed: ${report.quant ? report.quant.error.message : 'no result'}`);
-    const q = report.quant;
-    console.log(`${browser.browserType().name()} ${browser.version()}: adapter ${JSON.stringify(q.adapter)}; features ${q.features.join(' ')}`);
-    for (const x of q.matvec) console.log(`${x.type} ${x.rows}x${x.cols}: ${(100 * x.fractionOfCopy).toFixed(0)}% copy, ${x.timeVsF16.toFixed(2)}x F16 time`);
-    printF16Table(q);
-    return { browser: name, version: browser.version(), userAgent: report.userAgent, ...q };
-  } finally {
-    await browser.close();
-    server.close();
-  }
+  const { browser, version, report } = await benchPage(name, ['quant'], quick);
+  if (!report.quant || 'error' in report.quant) throw new Error(`quant suite failed: ${report.quant ? report.quant.error.message : 'no result'}`);
+  const q = report.quant;
+  console.log(`${browser} ${version}: adapter ${JSON.stringify(q.adapter)}; features ${q.features.join(' ')}`);
+  for (const x of q.matvec) console.log(`${x.type} ${x.rows}x${x.cols}: ${(100 * x.fractionOfCopy).toFixed(0)}% copy, ${x.timeVsF16.toFixed(2)}x F16 time`);
+  printF16Table(q);
+  return { browser: name, version, userAgent: report.userAgent, ...q };
 }

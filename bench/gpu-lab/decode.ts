@@ -7,6 +7,7 @@
 import { readGgufHeader } from '../../src/formats/gguf-reader.ts';
 import { createGpuBackend, type KvMode } from '../../src/engine/gpu/index.ts';
 import type { GpuWork } from '../../src/engine/gpu/gpu-backend.ts';
+import { GRAPHS, type GraphName } from '../../src/engine/gpu/graph-bench.ts';
 import type { Family, FamilyShape } from '../../src/engine/synthetic/families.ts';
 import type { GpuRuntime } from '../../src/gpu/runtime.ts';
 import { median } from '../../src/gpu/timing.ts';
@@ -74,7 +75,7 @@ export interface DecodeRun {
 }
 
 export interface GraphPoint {
-  graph: 'fused' | 'fused, norm apart' | 'unfused';
+  graph: GraphName;
   isDefault: boolean;
   tokPerSecond: number;
   fractionOfLimit: number;
@@ -82,11 +83,6 @@ export interface GraphPoint {
   activationBytes: number;
 }
 
-const GRAPHS = [
-  { graph: 'fused', fuse: true, fuseNorm: true },
-  { graph: 'fused, norm apart', fuse: true, fuseNorm: false },
-  { graph: 'unfused', fuse: false, fuseNorm: false },
-] as const;
 
 export interface DecodeResult {
   runs: DecodeRun[];

@@ -17,6 +17,19 @@ export interface RuntimeOptions {
   disableFeatures?: readonly string[];
   /** Called once when the device is lost; the runtime is unusable afterwards (create a new one). */
   onLost?: (err: DeviceLostError) => void;
+  /**
+   * While a submit or readback of ours is pending, submit an empty command list every this many
+   * ms (0: never). Firefox resolves mapAsync and onSubmittedWorkDone only when its GPU process
+   * polls the device: on a 100 ms timer (Mozilla bug 1870699) or after a queue submit; without
+   * this a decode token there waits for two timer ticks (~200 ms) however fast the GPU is.
+   * Default: 1 in Firefox, 0 elsewhere (Chromium and Dawn resolve when the work is done).
+   */
+  pollNudgeMs?: number;
+}
+
+/** Firefox's WebGPU (see RuntimeOptions.pollNudgeMs). */
+function firefox(): boolean {
+  return typeof navigator !== 'undefined' && /\bFirefox\//.test(navigator.userAgent ?? '');
 }
 
 export class GpuRuntime {
@@ -30,8 +43,11 @@ export class GpuRuntime {
   lostError: DeviceLostError | undefined;
   /** Resolves (never rejects) with the loss error when the device is lost. */
   readonly lost: Promise<DeviceLostError>;
+  /** See RuntimeOptions.pollNudgeMs. */
+  readonly pollNudgeMs: number;
 
-  private constructor(adapter: GPUAdapter, device: GPUDevice, report: CapabilityReport, onLost?: (e: DeviceLostError) => void) {
+  private constructor(adapter: GPUAdapter, device: GPUDevice, report: CapabilityReport, onLost?: (e: DeviceLostError) => void, pollNudgeMs = 0) {
+    this.pollNudgeMs = pollNudgeMs;
     this.adapter = adapter;
     this.device = device;
     this.report = report;
@@ -65,7 +81,7 @@ export class GpuRuntime {
       subgroups: device.features.has('subgroups'),
       timestampQuery: device.features.has('timestamp-query'),
     };
-    return new GpuRuntime(adapter, device, report, options.onLost);
+    return new GpuRuntime(adapter, device, report, options.onLost, options.pollNudgeMs ?? (firefox() ? 1 : 0));
   }
 
   get limits(): GPUSupportedLimits {
@@ -85,11 +101,26 @@ export class GpuRuntime {
   async submit(buffers: GPUCommandBuffer[]): Promise<void> {
     this.check();
     this.device.queue.submit(buffers);
-    await Promise.race([
-      this.device.queue.onSubmittedWorkDone(),
-      this.lost.then((e) => Promise.reject(e)),
-    ]);
+    await this.settle(this.device.queue.onSubmittedWorkDone());
     this.check();
+  }
+
+  /** p, or DeviceLostError if the device is lost first; nudging the browser's poll meanwhile (pollNudgeMs). */
+  private async settle<T>(p: Promise<T>): Promise<T> {
+    let done = false;
+    if (this.pollNudgeMs > 0) {
+      const nudge = (): void => {
+        if (done || this.lostError) return;
+        this.device.queue.submit([]);
+        setTimeout(nudge, this.pollNudgeMs);
+      };
+      setTimeout(nudge, this.pollNudgeMs);
+    }
+    try {
+      return await Promise.race([p, this.lost.then((e) => Promise.reject(e))]);
+    } finally {
+      done = true;
+    }
   }
 
   /** Copy a GPU buffer's bytes back to the CPU (through a pooled staging buffer). */
@@ -101,7 +132,7 @@ export class GpuRuntime {
       const enc = this.device.createCommandEncoder({ label: 'readback' });
       enc.copyBufferToBuffer(src, srcOffset, staging, 0, size);
       this.device.queue.submit([enc.finish()]);
-      await Promise.race([staging.mapAsync(GPUMapMode.READ), this.lost.then((e) => Promise.reject(e))]);
+      await this.settle(staging.mapAsync(GPUMapMode.READ));
       return staging.getMappedRange().slice(0, byteLength);
     } finally {
       staging.destroy();

@@ -1,6 +1,6 @@
 // <tabshard-bench>: the benchmark page. Runs the chosen suites (bench-run.ts), draws the results
 // (bench-charts.ts), exports them as JSON and compares them with a saved run (pasted or loaded).
-// ?auto runs at once; ?quick uses small shapes; ?suites=kernels,quant,engine,kv picks suites; the
+// ?auto runs at once; ?quick uses small shapes; ?suites=kernels,quant,graphs,engine,kv picks suites; the
 // result is also left on window.__benchResult for drivers (scripts/matrix.ts).
 import { LitElement, css, html, nothing } from 'lit';
 import { EngineClient } from '../workers/engine-client.ts';
@@ -18,6 +18,7 @@ function figures(r: BenchReport | undefined): Map<string, number> {
     for (const x of r.kernels.matvec) m.set(`f32 ${x.rows}×${x.cols}${x.subgroups ? ' sg' : ''}`, x.weightBytesPerSecond / 1e9);
   }
   if (r.quant && !isFailure(r.quant)) for (const x of r.quant.matvec) m.set(`${x.type} ${x.rows}×${x.cols}`, x.weightBytesPerSecond / 1e9);
+  if (r.graphs && !isFailure(r.graphs)) for (const x of r.graphs.rows) m.set(`graph ${x.type} ${x.graph}`, x.decodeTps);
   for (const e of r.engine?.runs ?? []) {
     if (e.ok) {
       m.set(`${e.backend} prefill`, e.prefillTps ?? 0);
@@ -127,7 +128,7 @@ export class BenchPage extends LitElement {
       s.points.push([p.nCtx, p.kvBytes / 1024]);
     }
     const failures = [
-      ...(['kernels', 'quant'] as const).filter((k) => isFailure(r[k])).map((k) => `${k}: ${(r[k] as { error: { message: string } }).error.message}`),
+      ...(['kernels', 'quant', 'graphs'] as const).filter((k) => isFailure(r[k])).map((k) => `${k}: ${(r[k] as { error: { message: string } }).error.message}`),
       ...(r.engine?.runs ?? []).filter((e) => !e.ok).map((e) => `engine ${e.backend}: ${e.error?.name}: ${e.error?.message}`),
       ...(r.kv?.points ?? []).filter((p) => p.error).map((p) => `kv ${p.mode} @${p.nCtx}: ${p.error?.message}`),
     ];
@@ -138,7 +139,8 @@ export class BenchPage extends LitElement {
           ${this.baseline ? html`<br />Grey bars: saved run of ${this.baseline.date}` : nothing}</p>
         ${barChart('Kernel bandwidth', 'GB/s', bars(all.filter((k) => k === 'copy' || k.startsWith('f32'))))}
         ${barChart('Quantized matvec bandwidth', 'GB/s of weights', bars(all.filter((k) => /^(F16|Q\d)/.test(k))))}
-        ${barChart('Engine speed on the demo model', 'tokens/s', bars(all.filter((k) => /prefill|decode/.test(k))))}
+        ${barChart(`Decode graphs${r.graphs && !isFailure(r.graphs) ? ` on ${r.graphs.model}` : ''}`, 'decode tokens/s', bars(all.filter((k) => k.startsWith('graph '))))}
+        ${barChart('Engine speed on the demo model', 'tokens/s', bars(all.filter((k) => /prefill|decode/.test(k) && !k.startsWith('graph '))))}
         ${lineChart(`KV cache memory against context (${r.kv?.backend ?? ''})`, 'context length (tokens)', 'KiB', kv)}
         ${failures.length ? html`<h3>Failures</h3><ul class="error" data-testid="bench-failures">${failures.map((f) => html`<li>${f}</li>`)}</ul>` : nothing}
         <a href=${this.exportHref()} download="tabshard-bench.json" data-testid="export">Export JSON</a>

@@ -1,15 +1,18 @@
 // What the bench page runs, in the browser: the kernel suites on this page's GPU runtime (the same
-// cores as the Node drivers, src/gpu/bench/), and the engine in its worker: prefill/decode speed
-// per backend on the demo model, and KV cache memory against context length per KV mode.
+// cores as the Node drivers, src/gpu/bench/), the decode graphs (fused, norm apart, unfused) on a
+// synthetic Llama-3.2-1B-shaped model (src/engine/gpu/graph-bench.ts, as `bench -- engine`), and
+// the engine in its worker: prefill/decode speed per backend on the demo model, and KV cache
+// memory against context length per KV mode.
 // Each part records its own failure, so one broken part never hides the others' figures.
 import { browserEnvironment, probeCapabilities } from '../gpu/capabilities.ts';
 import { GpuRuntime } from '../gpu/runtime.ts';
 import { runKernelBench, type KernelBenchResult } from '../gpu/bench/kernels.ts';
 import { runQuantBench, type QuantBenchResult } from '../gpu/bench/quant.ts';
+import { runGraphBench, type GraphBenchResult } from '../engine/gpu/graph-bench.ts';
 import type { EngineClient } from '../workers/engine-client.ts';
 
-export type Suite = 'kernels' | 'quant' | 'engine' | 'kv';
-export const SUITES: Suite[] = ['kernels', 'quant', 'engine', 'kv'];
+export type Suite = 'kernels' | 'quant' | 'graphs' | 'engine' | 'kv';
+export const SUITES: Suite[] = ['kernels', 'quant', 'graphs', 'engine', 'kv'];
 
 export interface Failure {
   error: { name: string; message: string };
@@ -43,6 +46,7 @@ export interface BenchReport {
   features: string[];
   kernels?: KernelBenchResult | Failure;
   quant?: QuantBenchResult | Failure;
+  graphs?: GraphBenchResult | Failure;
   engine?: { model: string; prompt: string; runs: EngineRun[] };
   kv?: { model: string; backend: string; points: KvPoint[] };
 }
@@ -66,7 +70,7 @@ export function isFailure(v: unknown): v is Failure {
 }
 
 async function gpuSuites(report: BenchReport, o: BenchOptions): Promise<void> {
-  const want = o.suites.filter((s) => s === 'kernels' || s === 'quant');
+  const want = o.suites.filter((s): s is 'kernels' | 'quant' | 'graphs' => s === 'kernels' || s === 'quant' || s === 'graphs');
   if (want.length === 0 || !report.webgpu) return;
   let rt: GpuRuntime | undefined;
   try {
@@ -79,6 +83,13 @@ async function gpuSuites(report: BenchReport, o: BenchOptions): Promise<void> {
       o.log('quantized matvec per weight type…');
       const shapes: [number, number][] | undefined = o.quick ? [[1024, 1024]] : undefined;
       report.quant = await runQuantBench(rt, { quick: o.quick, shapes, log: o.log }).catch((e: unknown) => ({ error: failure(e) }));
+    }
+    if (want.includes('graphs')) {
+      o.log('decode graphs on a synthetic Llama-3.2-1B shape (2 layers)…');
+      report.graphs = await runGraphBench(rt, {
+        shape: 'llama3.2-1b', nLayer: 2, nVocab: o.quick ? 8192 : 32000, types: o.quick ? ['Q4_K'] : ['Q2_K', 'Q4_K', 'Q8_0'],
+        prefill: o.quick ? 4 : 16, decode: o.quick ? 3 : 8, log: o.log,
+      }).catch((e: unknown) => ({ error: failure(e) }));
     }
   } catch (err) {
     for (const s of want) report[s] = { error: failure(err) };

@@ -64,7 +64,7 @@ describe('generate CLI on WebGPU', () => {
       console.log(`--fusion ${fusion}: ${out.gpuWork.dispatches} dispatches per decode token`);
       expect(out.tokens).toEqual(ref.generated_tokens.slice(0, 6));
       expect(out.gpuWork.dispatches).toBe(dispatches);
-      // auto on this CPU-run adapter (SwiftShader) keeps the norm apart.
+      // auto on SwiftShader (this adapter) keeps the norm apart.
       expect(out.gpuGraph).toEqual({ fuse, fuseNorm });
     }
     await expect(generate(['--model', 'public/models/stories260K.gguf', '--prompt', 'x', '--backend', 'webgpu', '--fusion', 'some'])).rejects.toThrow(/--fusion must be one of auto, all, no-norm, off/);

@@ -1,5 +1,5 @@
 // The decode fusions (src/engine/gpu/fused.ts) change no output: on every fixture the fused (with
-// RMSNorm folded into the matvecs, and with it kept as its own dispatch as on CPU-run adapters) and
+// RMSNorm folded into the matvecs, and with it kept as its own dispatch as on SwiftShader) and
 // unfused WebGPU backends give the same greedy tokens with logits equal to f32 rounding; and a
 // decode token of the demo model takes the number of dispatches the graph implies, so a lost
 // fusion (or an extra op) is caught.
@@ -13,6 +13,7 @@ import { createGpuBackend, type GpuBackend } from '../../src/engine/gpu/index.ts
 import type { KvOptions } from '../../src/engine/kv/layout.ts';
 import { FAMILIES, syntheticFamilyGguf } from '../../src/engine/synthetic/families.ts';
 import { GgmlType } from '../../src/quant/ggml-types.ts';
+import { GRAPHS } from '../../src/engine/gpu/graph-bench.ts';
 
 let rt: GpuRuntime;
 beforeAll(async () => {
@@ -21,11 +22,6 @@ beforeAll(async () => {
 afterAll(() => rt?.destroy());
 
 /** The three decode graphs: every fusion, every fusion but the norm fold, none. */
-const GRAPHS = [
-  { name: 'fused', fuse: true, fuseNorm: true },
-  { name: 'fused, norm apart', fuse: true, fuseNorm: false },
-  { name: 'unfused', fuse: false, fuseNorm: false },
-] as const;
 type Graph = (typeof GRAPHS)[number];
 
 async function backend(path: string | Uint8Array, g: Graph, kv?: KvOptions): Promise<GpuBackend> {
@@ -70,7 +66,7 @@ async function compareFused(name: string, file: string | Uint8Array, prompt: num
       const m = Math.max(...b.logits[i]!.map(Math.abs));
       for (let j = 0; j < l.length; j++) worst = Math.max(worst, Math.abs(l[j]! - b.logits[i]![j]!) / m);
     });
-    console.log(`${name}: ${a.tokens.join(' ')}; ${GRAPHS[k]!.name} vs unfused max relative logit difference ${worst.toExponential(2)}`);
+    console.log(`${name}: ${a.tokens.join(' ')}; ${GRAPHS[k]!.graph} vs unfused max relative logit difference ${worst.toExponential(2)}`);
     expect(a.tokens).toEqual(b.tokens);
     // Same f32 operations in the same order; only FMA contraction may differ between shaders.
     expect(worst).toBeLessThan(1e-5);
@@ -116,7 +112,7 @@ it('a demo-model decode token takes the dispatches the graph implies, fused and 
       const perLayer = fuse ? shared + 4 + (fuseNorm ? 0 : 2) : shared + 12;
       const head = fuse && fuseNorm ? 1 : 2;
       const expected = 1 + L * perLayer + head;
-      console.log(`demo decode token, ${g.name}: ${JSON.stringify(w)}; expected dispatches 1 + ${L} x ${perLayer} + ${head} = ${expected}`);
+      console.log(`demo decode token, ${g.graph}: ${JSON.stringify(w)}; expected dispatches 1 + ${L} x ${perLayer} + ${head} = ${expected}`);
       expect(w.dispatches).toBe(expected);
       expect(w.bindGroups).toBe(0);
       expect(w.uniformWrites).toBe(1);
@@ -126,7 +122,7 @@ it('a demo-model decode token takes the dispatches the graph implies, fused and 
   }
 }, 120_000);
 
-it('the norm fold is off by default on this CPU-run adapter (SwiftShader), on without fusions never', async () => {
+it('the norm fold is off by default on SwiftShader (this adapter), and never on without fusions', async () => {
   const bytes = new Uint8Array(readFileSync('public/models/stories260K.gguf'));
   const file = parseGguf(bytes);
   const report = rt.report.adapter;

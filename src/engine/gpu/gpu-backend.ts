@@ -3,7 +3,7 @@
 // and one submit; the only readback is the logits (or hidden states at a slice boundary).
 import type { GpuRuntime } from '../../gpu/runtime.ts';
 import { DispatchFrame, type FramedRuntime, type PreparedDispatch } from '../../gpu/dispatch.ts';
-import { cpuAdapter, prepareGetRows, prepareMatmulQ, prepareMatvecQ } from '../../gpu/kernels/matmul-q.ts';
+import { swiftShader, prepareGetRows, prepareMatmulQ, prepareMatvecQ } from '../../gpu/kernels/matmul-q.ts';
 import type { QuantTensor } from '../../gpu/kernels/quant-tensor.ts';
 import type { Backend, LlamaConfig, MemoryReport } from '../backend.ts';
 import { add, addBias, geluMul, rmsnorm, rmsnormInPlace, rope, ropeTable, scale, siluMul, softcap } from './ops.ts';
@@ -49,10 +49,10 @@ export interface GpuBackendOptions {
   fuse?: boolean;
   /**
    * With fuse: RMSNorm folded into the matvec that reads it (NORM), or kept as its own dispatch
-   * into xn. Default: folded on GPUs, kept on adapters that run shaders on the CPU (SwiftShader,
-   * lavapipe), where the fold's row staged in workgroup memory made a 2048x2048 Q4_K matvec take
-   * 2.1x the time of rmsnorm + matvec (reads from workgroup memory are slower there than from a
-   * storage buffer; on GPUs they are the fast path).
+   * into xn. Default: folded, except on SwiftShader, where the fold's row staged in workgroup
+   * memory made a 2048x2048 Q4_K matvec take 2.1x the time of rmsnorm + matvec (its workgroup
+   * memory reads are slower than storage reads). On lavapipe (Firefox) the fold pays, as on GPUs
+   * (`npm run bench -- engine --browser firefox`).
    */
   fuseNorm?: boolean;
 }
@@ -97,7 +97,7 @@ export class GpuBackend implements Backend {
     this.layerRange = opts.layerRange;
     this.batch = Math.max(1, opts.batch ?? 64);
     this.fuse = opts.fuse ?? true;
-    this.fuseNorm = this.fuse && (opts.fuseNorm ?? !cpuAdapter(rt));
+    this.fuseNorm = this.fuse && (opts.fuseNorm ?? !swiftShader(rt));
     const c = config;
     const B = this.batch;
     const f = (n: number, label: string) => rt.pool.acquire(n * 4, 'scratch', label);

@@ -54,8 +54,8 @@ export async function openModel(spec: string, opts: { storeDir?: string; signal?
 export type BackendKind = 'cpu' | 'webgpu' | 'reference';
 
 /**
- * The WebGPU decode graph (--fusion): auto (every fusion, RMSNorm folded into the matvecs on GPUs
- * and kept apart on CPU-run adapters), all (folded everywhere), no-norm (kept apart everywhere),
+ * The WebGPU decode graph (--fusion): auto (every fusion, RMSNorm folded into the matvecs except
+ * on SwiftShader, where it is kept apart), all (folded everywhere), no-norm (kept apart everywhere),
  * off (one dispatch per op). For measuring which pays on one's own GPU; the output is the same.
  */
 export const FUSIONS = ['auto', 'all', 'no-norm', 'off'] as const;

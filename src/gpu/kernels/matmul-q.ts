@@ -47,6 +47,12 @@ function rowsPerWorkgroup(rt: GpuRuntime, opts: QuantKernelOptions): number {
   return (opts.workgroupSize ?? 64) / lanesFor(rt, opts);
 }
 
+/** SwiftShader (Chromium's and Dawn's CPU adapter), by name: see GpuBackendOptions.fuseNorm. */
+export function swiftShader(rt: GpuRuntime): boolean {
+  const a = rt.report.adapter;
+  return !!a && /swiftshader/i.test(`${a.vendor} ${a.architecture} ${a.device ?? ''} ${a.description}`);
+}
+
 /** Whether the adapter runs shaders on the CPU (SwiftShader, lavapipe): kernels pick other shapes there. */
 export function cpuAdapter(rt: GpuRuntime): boolean {
   const a = rt.report.adapter;
