@@ -4,9 +4,8 @@
 // Vite input) does the work; this drives it. Needs `npm run build` first. Served cross-origin
 // isolated like the app, so ORT's WASM side may use SharedArrayBuffer.
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { chromium } from 'playwright-core';
-import { serveStatic } from '../src/store/static-files.ts';
+import { serveDist } from './_page.ts';
 
 interface PageResult {
   error?: string;
@@ -31,13 +30,7 @@ const x = (r: number | null | undefined) => (r == null ? '-' : `${r.toFixed(2)}x
 
 export async function run(args: string[]) {
   if (!existsSync('dist/bench/pages/ort.html')) throw new Error('run `npm run build` first');
-  const server = createServer((req, res) => {
-    void serveStatic('dist', new URL(req.url ?? '/', 'http://x').pathname, req, res).then((done) => {
-      if (!done) res.writeHead(404).end();
-    });
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const port = (server.address() as { port: number }).port;
+  const { server, port } = await serveDist();
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless=new', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--enable-features=Vulkan'],

@@ -6,6 +6,18 @@ import { run as generate } from '../../src/cli/commands/generate.ts';
 
 const ref = JSON.parse(readFileSync('test/fixtures/ref/stories260K-f32.json', 'utf8')) as { generated_tokens: number[] };
 
+/** `generate --json` on the demo model on WebGPU with `extra` flags: its JSON line. */
+async function generateJson<T>(extra: string[]): Promise<T> {
+  const lines: string[] = [];
+  const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
+  try {
+    expect(await generate(['--model', 'public/models/stories260K.gguf', '--prompt', 'Once upon a time', '--backend', 'webgpu', '--json', ...extra])).toBe(0);
+  } finally {
+    spy.mockRestore();
+  }
+  return JSON.parse(lines.at(-1)!) as T;
+}
+
 describe('generate CLI on WebGPU', () => {
   it('prints the reference greedy tokens and memory by category', async () => {
     const lines: string[] = [];
@@ -27,16 +39,7 @@ describe('generate CLI on WebGPU', () => {
   });
 
   it('--kv q2 shrinks the KV cache and reports kvBytes', async () => {
-    const run = async (kv: string) => {
-      const lines: string[] = [];
-      const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-      try {
-        expect(await generate(['--model', 'public/models/stories260K.gguf', '--prompt', 'Once upon a time', '--max-tokens', '2', '--backend', 'webgpu', '--kv', kv, '--json'])).toBe(0);
-      } finally {
-        spy.mockRestore();
-      }
-      return JSON.parse(lines.at(-1)!) as { kv: string; kvBytes: number; memory: { kv: number } };
-    };
+    const run = async (kv: string) => generateJson<{ kv: string; kvBytes: number; memory: { kv: number } }>(['--max-tokens', '2', '--kv', kv]);
     const f16 = await run('f16');
     const q2 = await run('q2');
     expect(q2.kv).toBe('q2');
@@ -47,16 +50,8 @@ describe('generate CLI on WebGPU', () => {
   });
 
   it('--fusion picks the decode graph: same tokens, the dispatches each graph implies', async () => {
-    const run = async (fusion: string) => {
-      const lines: string[] = [];
-      const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-      try {
-        expect(await generate(['--model', 'public/models/stories260K.gguf', '--prompt', 'Once upon a time', '--max-tokens', '6', '--backend', 'webgpu', '--fusion', fusion, '--json'])).toBe(0);
-      } finally {
-        spy.mockRestore();
-      }
-      return JSON.parse(lines.at(-1)!) as { tokens: number[]; gpuWork: { dispatches: number }; gpuGraph: { fuse: boolean; fuseNorm: boolean } };
-    };
+    const run = async (fusion: string) =>
+      generateJson<{ tokens: number[]; gpuWork: { dispatches: number }; gpuGraph: { fuse: boolean; fuseNorm: boolean } }>(['--max-tokens', '6', '--fusion', fusion]);
     // The demo model (5 layers, q8 KV): see test/engine-gpu/fusion.test.ts for the per-op count.
     const expected: Record<string, [number, boolean, boolean]> = { all: [37, true, true], 'no-norm': [48, true, false], off: [108, false, false], auto: [48, true, false] };
     for (const [fusion, [dispatches, fuse, fuseNorm]] of Object.entries(expected)) {
