@@ -21,10 +21,9 @@ import { prepareCopy } from '../src/gpu/kernels/copy.ts';
 import { timePass } from '../src/gpu/timing.ts';
 import { createGpuBackend } from '../src/engine/gpu/index.ts';
 import type { GpuWork } from '../src/engine/gpu/gpu-backend.ts';
-import { GRAPHS, defaultGraph } from '../src/engine/gpu/graph-bench.ts';
+import { GRAPHS, defaultGraph, speed } from '../src/engine/gpu/graph-bench.ts';
 import { benchPage } from './_page.ts';
 import { createCpuBackend } from '../src/engine/cpu/index.ts';
-import type { Backend } from '../src/engine/backend.ts';
 import { ggmlTypeByName } from '../src/quant/ggml-types.ts';
 import { SHAPES, bytesPerToken, syntheticGguf } from './_synthetic.ts';
 import { REAL_SHAPES, familyShape, syntheticFamilyGguf, type RealShapeName } from '../src/engine/synthetic/families.ts';
@@ -33,23 +32,6 @@ const MiB = 2 ** 20;
 
 /** One decode graph (GpuBackendOptions.fuse / fuseNorm). */
 type Graph = (typeof GRAPHS)[number];
-
-/**
- * Prefill then decode tok/s. `warm`: one untimed decode token first, so the decode pipelines'
- * compilation (the fused ones: several) is not timed as decode (the fused/unfused comparison).
- */
-async function speed(be: Backend, prefill: number, decode: number, warm = false) {
-  const toks = Array.from({ length: prefill }, (_, i) => (i * 7919) % be.config.nVocab);
-  let t = performance.now();
-  await be.forward(toks, 0);
-  const prefillTps = prefill / ((performance.now() - t) / 1000);
-  const p0 = prefill + (warm ? 1 : 0);
-  if (warm) await be.forward([1], prefill);
-  t = performance.now();
-  for (let i = 0; i < decode; i++) await be.forward([(i * 31) % be.config.nVocab], p0 + i);
-  const decodeTps = decode / ((performance.now() - t) / 1000);
-  return { prefillTps, decodeTps };
-}
 
 async function copyBandwidth(rt: GpuRuntime): Promise<number> {
   const n = 64 * MiB;

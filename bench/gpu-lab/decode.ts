@@ -6,8 +6,7 @@
 // the model's layers are cut once (before its first load) and the JSON says so.
 import { readGgufHeader } from '../../src/formats/gguf-reader.ts';
 import { createGpuBackend, type KvMode } from '../../src/engine/gpu/index.ts';
-import type { GpuWork } from '../../src/engine/gpu/gpu-backend.ts';
-import { GRAPHS, type GraphName } from '../../src/engine/gpu/graph-bench.ts';
+import { DECODE_GRAPHS, type DecodeGraph, type GpuWork } from '../../src/engine/gpu/gpu-backend.ts';
 import type { Family, FamilyShape } from '../../src/engine/synthetic/families.ts';
 import type { GpuRuntime } from '../../src/gpu/runtime.ts';
 import { median } from '../../src/gpu/timing.ts';
@@ -75,7 +74,7 @@ export interface DecodeRun {
 }
 
 export interface GraphPoint {
-  graph: GraphName;
+  graph: DecodeGraph['graph'];
   isDefault: boolean;
   tokPerSecond: number;
   fractionOfLimit: number;
@@ -191,7 +190,7 @@ export async function benchDecode(rt: GpuRuntime, o: DecodeOptions): Promise<Dec
           const expect = ((performance.now() - t0) / 1000) * 2;
           if (o.section.allows(expect)) {
             run.graphs = [];
-            for (const g of GRAPHS) {
+            for (const g of DECODE_GRAPHS) {
               const isDefault = g.fuse === be.fuse && g.fuseNorm === be.fuseNorm;
               const b = isDefault ? be : await createGpuBackend(file, m.source, { runtime: rt, nCtx: o.nCtx, fuse: g.fuse, fuseNorm: g.fuseNorm });
               try {

@@ -57,6 +57,19 @@ export interface GpuBackendOptions {
   fuseNorm?: boolean;
 }
 
+/** The decode graphs (fuse / fuseNorm), most fused first: benchmarks and --fusion name them. */
+export const DECODE_GRAPHS = [
+  { graph: 'fused', fuse: true, fuseNorm: true },
+  { graph: 'fused, norm apart', fuse: true, fuseNorm: false },
+  { graph: 'unfused', fuse: false, fuseNorm: false },
+] as const;
+export type DecodeGraph = (typeof DECODE_GRAPHS)[number];
+
+/** fuseNorm when not told (see GpuBackendOptions.fuseNorm). */
+export function defaultFuseNorm(rt: GpuRuntime): boolean {
+  return !swiftShader(rt);
+}
+
 type Scratch = Record<'x' | 'xn' | 'q' | 'kn' | 'vn' | 'att' | 'o' | 'g' | 'u' | 'tok', GPUBuffer>;
 type Step = Promise<PreparedDispatch | PreparedDispatch[]>;
 
@@ -97,7 +110,7 @@ export class GpuBackend implements Backend {
     this.layerRange = opts.layerRange;
     this.batch = Math.max(1, opts.batch ?? 64);
     this.fuse = opts.fuse ?? true;
-    this.fuseNorm = this.fuse && (opts.fuseNorm ?? !swiftShader(rt));
+    this.fuseNorm = this.fuse && (opts.fuseNorm ?? defaultFuseNorm(rt));
     const c = config;
     const B = this.batch;
     const f = (n: number, label: string) => rt.pool.acquire(n * 4, 'scratch', label);

@@ -6,24 +6,19 @@
 import { parseGguf } from '../../formats/gguf-reader.ts';
 import { bytesSource } from '../../formats/range-source.ts';
 import type { GpuRuntime } from '../../gpu/runtime.ts';
-import { swiftShader } from '../../gpu/kernels/matmul-q.ts';
 import { median } from '../../gpu/timing.ts';
 import { ggmlTypeByName } from '../../quant/ggml-types.ts';
 import { REAL_SHAPES, syntheticFamilyGguf, type RealShapeName } from '../synthetic/families.ts';
 import { createGpuBackend } from './index.ts';
-import type { GpuBackend } from './gpu-backend.ts';
+import { DECODE_GRAPHS, defaultFuseNorm, type DecodeGraph } from './gpu-backend.ts';
+import type { Backend } from '../backend.ts';
 
-/** The decode graphs, most fused first. */
-export const GRAPHS = [
-  { graph: 'fused', fuse: true, fuseNorm: true },
-  { graph: 'fused, norm apart', fuse: true, fuseNorm: false },
-  { graph: 'unfused', fuse: false, fuseNorm: false },
-] as const;
-export type GraphName = (typeof GRAPHS)[number]['graph'];
+export const GRAPHS = DECODE_GRAPHS;
+export type GraphName = DecodeGraph['graph'];
 
 /** The graph createGpuBackend picks on this adapter when not told. */
 export function defaultGraph(rt: GpuRuntime): GraphName {
-  return swiftShader(rt) ? 'fused, norm apart' : 'fused';
+  return defaultFuseNorm(rt) ? 'fused' : 'fused, norm apart';
 }
 
 export interface GraphRow {
@@ -60,15 +55,19 @@ export interface GraphBenchOptions {
   log?: (line: string) => void;
 }
 
-/** Prefill, one untimed decode token (pipelines compile), then `decode` timed tokens. */
-async function speed(be: GpuBackend, prefill: number, decode: number): Promise<{ prefillTps: number; decodeTps: number }> {
+/**
+ * Prefill then decode tok/s. `warm`: one untimed decode token first, so the decode pipelines'
+ * compilation (the fused ones: several) is not timed as decode.
+ */
+export async function speed(be: Backend, prefill: number, decode: number, warm = false): Promise<{ prefillTps: number; decodeTps: number }> {
   const V = be.config.nVocab;
   let t = performance.now();
   await be.forward(Array.from({ length: prefill }, (_, i) => (i * 7919) % V), 0);
   const prefillTps = prefill / ((performance.now() - t) / 1000);
-  await be.forward([1], prefill);
+  const p0 = prefill + (warm ? 1 : 0);
+  if (warm) await be.forward([1], prefill);
   t = performance.now();
-  for (let i = 0; i < decode; i++) await be.forward([(i * 31) % V], prefill + 1 + i);
+  for (let i = 0; i < decode; i++) await be.forward([(i * 31) % V], p0 + i);
   return { prefillTps, decodeTps: decode / ((performance.now() - t) / 1000) };
 }
 
@@ -107,7 +106,7 @@ export async function runGraphBench(rt: GpuRuntime, o: GraphBenchOptions): Promi
     for (const g of GRAPHS) {
       const be = await createGpuBackend(file, bytesSource(bytes), { runtime: rt, nCtx: 256, fuse: g.fuse, fuseNorm: g.fuseNorm });
       try {
-        const s = await speed(be, o.prefill, o.decode);
+        const s = await speed(be, o.prefill, o.decode, true);
         mine.push({ type: tname, graph: g.graph, isDefault: g.graph === def, dispatches: be.lastWork.dispatches, activationBytes: be.lastWork.activationBytes, ...s });
       } finally {
         be.dispose();

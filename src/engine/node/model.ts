@@ -17,6 +17,7 @@ import type { Backend } from '../backend.ts';
 import { createCpuBackend } from '../cpu/index.ts';
 import { createWasmBackend, resolveThreads, wasmCpuPath, type WasmBackend } from '../wasm/index.ts';
 import { createGpuBackend, type KvMode } from '../gpu/index.ts';
+import { DECODE_GRAPHS } from '../gpu/gpu-backend.ts';
 import { KV_MODES, type KvLayout } from '../kv/layout.ts';
 import { probeCapabilities, type CapabilityReport, type GpuEnvironment } from '../../gpu/capabilities.ts';
 import { GpuRuntime } from '../../gpu/runtime.ts';
@@ -67,11 +68,11 @@ export function fusionFlag(v: string | undefined): Fusion | undefined {
   throw new RangeError(`--fusion must be one of ${FUSIONS.join(', ')}, got '${v}'`);
 }
 
+const FUSION_GRAPH = { all: 'fused', 'no-norm': 'fused, norm apart', off: 'unfused' } as const;
+
 function fusionOptions(f: Fusion | undefined): { fuse?: boolean; fuseNorm?: boolean } {
-  if (f === 'all') return { fuse: true, fuseNorm: true };
-  if (f === 'no-norm') return { fuse: true, fuseNorm: false };
-  if (f === 'off') return { fuse: false };
-  return {};
+  const g = f && f !== 'auto' ? DECODE_GRAPHS.find((x) => x.graph === FUSION_GRAPH[f])! : undefined;
+  return g ? { fuse: g.fuse, fuseNorm: g.fuseNorm } : {};
 }
 
 /** Parse a --kv flag value; undefined when absent. */

@@ -47,17 +47,20 @@ function rowsPerWorkgroup(rt: GpuRuntime, opts: QuantKernelOptions): number {
   return (opts.workgroupSize ?? 64) / lanesFor(rt, opts);
 }
 
+/** The adapter's names in one string, for matching by name. */
+function adapterNames(rt: GpuRuntime): string {
+  const a = rt.report.adapter;
+  return a ? `${a.vendor} ${a.architecture} ${a.device ?? ''} ${a.description}` : '';
+}
+
 /** SwiftShader (Chromium's and Dawn's CPU adapter), by name: see GpuBackendOptions.fuseNorm. */
 export function swiftShader(rt: GpuRuntime): boolean {
-  const a = rt.report.adapter;
-  return !!a && /swiftshader/i.test(`${a.vendor} ${a.architecture} ${a.device ?? ''} ${a.description}`);
+  return /swiftshader/i.test(adapterNames(rt));
 }
 
 /** Whether the adapter runs shaders on the CPU (SwiftShader, lavapipe): kernels pick other shapes there. */
 export function cpuAdapter(rt: GpuRuntime): boolean {
-  const a = rt.report.adapter;
-  if (!a) return false;
-  return a.isFallbackAdapter === true || /swiftshader|llvmpipe|lavapipe/i.test(`${a.vendor} ${a.architecture} ${a.device ?? ''} ${a.description}`);
+  return rt.report.adapter?.isFallbackAdapter === true || /swiftshader|llvmpipe|lavapipe/i.test(adapterNames(rt));
 }
 
 /** GGUF type 0: F32 weights are kept exact on purpose, so they never take the f16 variant. */
